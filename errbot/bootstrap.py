@@ -1,0 +1,113 @@
+"""Building a bot from a configuration: storage, backend, plugin manager, plugins.
+
+`setup_bot` returns a ready bot whose plugins are loaded (not yet activated: the backend
+activates them when it connects). `bootstrap` also runs it until it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from errbot.plugin_info import PluginInfo, entry_point_dirs, find_class, find_descriptors
+
+log = logging.getLogger(__name__)
+
+BUILTIN_BACKENDS_DIR = Path(__file__).parent / "backends"
+
+
+class BackendNotFoundError(Exception):
+    pass
+
+
+def _dirs(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def backend_search_roots(config: Any) -> list[str]:
+    return [
+        str(BUILTIN_BACKENDS_DIR),
+        *_dirs(getattr(config, "BOT_EXTRA_BACKEND_DIR", None)),
+        *entry_point_dirs("errbot.backend_plugins"),
+    ]
+
+
+def available_backends(config: Any) -> list[str]:
+    names: list[str] = []
+    for descriptor in find_descriptors(backend_search_roots(config)):
+        try:
+            name = PluginInfo.load(descriptor).name
+        except Exception:
+            continue
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def load_backend_class(name: str, config: Any) -> type:
+    """The ErrBot subclass of the backend whose `.plug` Name is ``name``."""
+    from errbot.core.bot import ErrBot
+
+    roots = backend_search_roots(config)
+    for descriptor in find_descriptors(roots):
+        try:
+            info = PluginInfo.load(descriptor)
+        except Exception:
+            log.warning("Skipping the malformed backend descriptor %s", descriptor)
+            continue
+        if info.name != name:
+            continue
+        folder = str(descriptor.parent)
+        if descriptor.parent == BUILTIN_BACKENDS_DIR:
+            import importlib
+
+            module = importlib.import_module(f"errbot.backends.{info.module}")
+        else:
+            import sys
+
+            if folder not in sys.path:
+                sys.path.append(folder)
+            module = info.load_module("errbot.backends")
+        return find_class(module, ErrBot, str(descriptor))
+    raise BackendNotFoundError(f"Could not find the plugin named {name} in {roots}.")
+
+
+def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any:
+    """Build the bot: storage plugin, backend, plugin manager; plugins loaded, not active."""
+    from errbot.plugin_manager import BotPluginManager
+    from errbot.settings import apply_defaults
+    from errbot.storage.loader import load_storage_plugin
+
+    apply_defaults(config)
+    storage_plugin = load_storage_plugin(config)
+    plugins_dir = Path(config.BOT_DATA_DIR) / "plugins"
+    plugins_dir.mkdir(parents=True, exist_ok=True)
+    backend_class = load_backend_class(backend_name, config)
+    bot = backend_class(config)
+    bot.plugin_dir = str(plugins_dir)
+    bot.attach_storage_plugin(storage_plugin)
+    manager = BotPluginManager(
+        bot,
+        storage_plugin,
+        getattr(config, "BOT_EXTRA_PLUGIN_DIR", None),
+        getattr(config, "CORE_PLUGINS", None),
+    )
+    bot.attach_plugin_manager(manager)
+    bot.initialize_backend_storage()
+    errors = manager.update_plugin_places([])
+    for path, error in errors.items():
+        log.error("Some plugins failed to load: %s: %s", path, error)
+    return bot
+
+
+def bootstrap(backend_name: str, config: Any) -> None:
+    """Build the bot and serve until it stops."""
+    bot = setup_bot(backend_name, config)
+    log.debug("Start serving commands from the %s backend.", bot.mode)
+    bot.serve_forever()

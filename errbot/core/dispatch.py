@@ -1,0 +1,196 @@
+"""The message pipeline: prefix, command look-up, history, filters, execution (section 6).
+
+`process_message` is called by a backend for each incoming message, from whatever thread or
+coroutine the backend runs on. It never runs plugin command code itself: plain commands go to
+the worker pool, coroutines to the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from errbot.core.execution import Invocation
+from errbot.core.prefix import PrefixParser
+from errbot.core.registry import plugin_of
+from errbot.core.runtime import is_async_callable
+
+if TYPE_CHECKING:
+    from errbot.backends.base import Message
+    from errbot.core.bot import ErrBot
+
+log = logging.getLogger(__name__)
+
+ALL_COMMANDS = "ALL_COMMANDS"
+
+
+class CommandPipeline:
+    def __init__(self, bot: ErrBot) -> None:
+        self.bot = bot
+        config = bot.bot_config
+        self.prefixes = PrefixParser(config)
+        self.divert_private = frozenset(getattr(config, "DIVERT_TO_PRIVATE", ()) or ())
+        self.divert_thread = frozenset(getattr(config, "DIVERT_TO_THREAD", ()) or ())
+
+    # -- entry point ----------------------------------------------------------------
+    def process_message(self, msg: Message) -> bool:
+        """Handle one incoming message; True when plugins' callback_message should run."""
+        bot = self.bot
+        if msg.delayed:
+            log.debug("Message from history, ignore it.")
+            return False
+        if bot.is_from_self(msg):
+            log.debug("Ignoring message from self.")
+            return False
+        frm = msg.frm
+        if frm is None or not hasattr(frm, "person"):
+            raise ValueError(f"Message sender {frm!r} has no person attribute")
+        parsed = self.prefixes.parse(msg.body, msg.is_direct)
+        text = parsed.text
+        registry = bot.registry
+        found = registry.find(text) if parsed.candidate and text else None
+        if found is not None:
+            cmd, args = found
+            self.process_command(msg, cmd, args, None)
+            return True
+        if parsed.candidate and text and self._recall_history(msg, text):
+            return True
+        if self._run_regex_commands(msg, text if parsed.prefixed else msg.body, parsed.candidate):
+            return True
+        if parsed.candidate:
+            self._unprocessed(msg, text)
+        return True
+
+    def _recall_history(self, msg: Message, text: str) -> bool:
+        first = text.split(None, 1)[0]
+        if first == self.bot.prefix:
+            index = 1
+        elif first.isdigit():
+            index = int(first)
+        else:
+            return False
+        entry = self.bot.history.recall(msg.frm.person, index)
+        if entry is not None:
+            cmd, args = entry
+            if cmd in self.bot.registry.commands:
+                self.process_command(msg, cmd, args, None)
+        return True
+
+    def _run_regex_commands(self, msg: Message, text: str, prefixed: bool) -> bool:
+        matched = False
+        text = text.strip()
+        for name, method in list(self.bot.registry.re_commands.items()):
+            if method._err_command_prefix_required and not prefixed:
+                continue
+            pattern = method._err_command_re_pattern
+            if method._err_command_matchall:
+                match: Any = list(pattern.finditer(text))
+                if not match:
+                    continue
+            else:
+                match = pattern.search(text)
+                if match is None:
+                    continue
+            matched = True
+            self.process_command(msg, name, text, match)
+        return matched
+
+    def _unprocessed(self, msg: Message, text: str) -> None:
+        parts = text.split(None, 1)
+        cmd = parts[0] if parts else ""
+        args = parts[1] if len(parts) > 1 else ""
+        for command_filter in list(self.bot.registry.filters):
+            if not getattr(command_filter, "catch_unprocessed", False):
+                continue
+            try:
+                reply = command_filter(msg, cmd, args, False, emptycmd=True)
+            except Exception:
+                log.exception("Exception in a command filter catching unprocessed messages")
+                continue
+            if reply:
+                self.bot.send_simple_reply(msg, reply)
+
+    # -- filters --------------------------------------------------------------------
+    def run_filters(
+        self, msg: Message | None, cmd: str | None, args: Any, dry_run: bool
+    ) -> tuple[Message | None, str | None, Any]:
+        """Pass the command through every cmdfilter; ``msg`` is None when blocked."""
+        for command_filter in list(self.bot.registry.filters):
+            try:
+                msg, cmd, args = command_filter(msg, cmd, args, dry_run)
+            except Exception:
+                log.exception("Exception in a filter command, blocking the command in doubt")
+                return None, None, None
+            if msg is None:
+                return None, cmd, args
+        return msg, cmd, args
+
+    # -- one command ----------------------------------------------------------------
+    def process_command(self, msg: Message, cmd: str, args: Any, match: Any) -> None:
+        bot = self.bot
+        registry = bot.registry
+        is_regex = match is not None
+        method = (registry.re_commands if is_regex else registry.commands).get(cmd)
+        if method is None:
+            return
+        if registry.filters:
+            filtered_msg, filtered_cmd, args = self.run_filters(msg, cmd, args, False)
+            if filtered_msg is None:
+                log.info('Command "%s" blocked or deferred.', cmd)
+                return
+            msg = filtered_msg
+            if filtered_cmd != cmd and filtered_cmd is not None:
+                cmd = filtered_cmd
+                method = (registry.re_commands if is_regex else registry.commands).get(cmd)
+                if method is None:
+                    return
+        if getattr(method, "_err_command_historize", True) and not is_regex:
+            bot.history.record(msg.frm.person, cmd, args)
+        flows = bot.flow_executor
+        if flows is not None and flows.attach_context(msg, cmd):
+            pass
+        elif getattr(method, "_err_command_flow_only", False):
+            log.debug("%s is flow only, ignoring it outside a flow", cmd)
+            return
+        if is_regex:
+            call_args: Any = match
+        else:
+            try:
+                call_args = split_arguments(method, args)
+            except Exception as exc:
+                bot.send_simple_reply(
+                    msg, f"Sorry, I couldn't parse your arguments. {exc}"
+                )
+                return
+        private = ALL_COMMANDS in self.divert_private or cmd in self.divert_private
+        threaded = ALL_COMMANDS in self.divert_thread or cmd in self.divert_thread
+        invocation = Invocation(bot, msg, cmd, method, call_args, private, threaded)
+        runtime = bot.runtime
+        if is_async_callable(method):
+            runtime.spawn(invocation.run_async())
+        elif getattr(method, "_err_command_admin_only", False) and runtime.pool is not None:
+            # Admin commands (plugin management) get their own thread so a pool full of
+            # slow user commands can never lock an admin out.
+            bot.run_admin_command(invocation.run_sync)
+        else:
+            runtime.submit(invocation.run_sync)
+        owner = plugin_of(method)
+        if owner is not None:
+            bot.metrics.command_dispatched(owner, cmd)
+
+
+def split_arguments(method: Any, args: str) -> Any:
+    """Apply the command's ``split_args_with`` (section 1.3)."""
+    splitter = getattr(method, "_err_command_split_args_with", "")
+    if splitter == "" or getattr(method, "_err_arg_command", False):
+        return args
+    if splitter is None:
+        return args.split()
+    if isinstance(splitter, str):
+        return args.split(splitter)
+    parse = getattr(splitter, "parse_args", None)
+    if parse is not None:
+        return parse(args)
+    if callable(splitter):
+        return splitter(args)
+    return args

@@ -1,0 +1,109 @@
+"""Running one command and turning what it returns or yields into replies.
+
+A command may return a value, yield values (sync or async generator), be a coroutine, raise
+`CommandError` (an expected failure, shown to the user) or raise anything else (logged, and the
+user is told "Computer says nooo."). Nothing it does can escape into the bot.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from errbot.exceptions import CommandError
+
+if TYPE_CHECKING:
+    from errbot.backends.base import Message
+    from errbot.core.bot import ErrBot
+
+log = logging.getLogger(__name__)
+
+ERROR_REPLY = "Computer says nooo. See logs for details:\n"
+
+
+class Invocation:
+    """One command call: what to run, with what, and where its replies go."""
+
+    __slots__ = ("bot", "msg", "cmd", "method", "args", "template", "private", "threaded")
+
+    def __init__(
+        self,
+        bot: ErrBot,
+        msg: Message,
+        cmd: str,
+        method: Callable[..., Any],
+        args: Any,
+        private: bool,
+        threaded: bool,
+    ) -> None:
+        self.bot = bot
+        self.msg = msg
+        self.cmd = cmd
+        self.method = method
+        self.args = args
+        self.template: str | None = getattr(method, "_err_command_template", None)
+        self.private = private
+        self.threaded = threaded
+
+    # -- replies --------------------------------------------------------------------
+    def reply(self, value: Any, template: str | None = None) -> None:
+        if not value:
+            return
+        template = template or self.template
+        if template and isinstance(value, Mapping):
+            owner = getattr(self.method, "__self__", None)
+            text = self.bot.render_template(template, value, getattr(owner, "name", None))
+        else:
+            text = str(value)
+        self.bot.send_simple_reply(self.msg, text, self.private, self.threaded)
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, CommandError):
+            self.reply(exc.reason, exc.template)
+            return
+        log.exception(
+            "An error happened while processing a message (%s): %s", self.msg.body, exc
+        )
+        self.bot.send_simple_reply(self.msg, ERROR_REPLY + str(exc), self.private, self.threaded)
+
+    def succeeded(self) -> None:
+        self.bot.command_succeeded(self.msg, self.cmd)
+
+    # -- running --------------------------------------------------------------------
+    def run_sync(self) -> None:
+        """Run a plain or generator command on the calling (worker) thread."""
+        try:
+            result = self.method(self.msg, self.args)
+            if inspect.isgenerator(result):
+                for item in result:
+                    self.reply(item)
+            elif inspect.isawaitable(result):
+                # A plain function returning a coroutine: finish it on the event loop.
+                self.reply(self.bot.runtime.run_sync(result))
+            else:
+                self.reply(result)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.succeeded()
+
+    async def run_async(self) -> None:
+        """Run an ``async def`` command or async generator on the event loop."""
+        try:
+            result = self.method(self.msg, self.args)
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    self.reply(item)
+            elif inspect.isawaitable(result):
+                self.reply(await result)
+            elif inspect.isgenerator(result):
+                for item in result:
+                    self.reply(item)
+            else:
+                self.reply(result)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.succeeded()

@@ -1,0 +1,162 @@
+"""The bot's execution runtime: one asyncio event loop thread plus the worker pool.
+
+Plugin code comes in four shapes (``def``, generator, ``async def``, async generator). Plain
+ones run on the pool (or inline when BOT_ASYNC is False); coroutines run on the loop. Every
+entry point here is safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from errbot.core.workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+def is_async_callable(fn: Any) -> bool:
+    """True for ``async def`` functions and async generator functions (bound or not)."""
+    target = getattr(fn, "__func__", fn)
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+
+
+class TimerHandle:
+    """A cancellable delayed call, whichever thread scheduled it."""
+
+    __slots__ = ("_handle", "cancelled")
+
+    def __init__(self) -> None:
+        self._handle: asyncio.TimerHandle | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        handle = self._handle
+        if handle is not None:
+            handle.cancel()
+
+
+class Runtime:
+    """Owns the event loop thread and the worker pool of one bot."""
+
+    def __init__(self, pool_size: int = 10, use_pool: bool = True) -> None:
+        self.pool: WorkerPool | None = WorkerPool(pool_size) if use_pool else None
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._ready = threading.Event()
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run_loop, name="errbot-loop", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def _run_loop(self) -> None:
+        self._thread_id = threading.get_ident()
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        try:
+            self.loop.run_forever()
+        finally:
+            self._cancel_pending_tasks()
+            self.loop.close()
+
+    def _cancel_pending_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.pool is not None:
+            self.pool.shutdown(timeout)
+        if self._thread is not None and self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            if threading.get_ident() != self._thread_id:
+                self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no plugin code is running or queued; False if ``timeout`` ran out."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pool_idle = self.pool is None or (self.pool.busy == 0 and self.pool.pending == 0)
+            tasks_idle = self.in_loop() or not self._thread or self._loop_tasks() == 0
+            if pool_idle and tasks_idle:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _loop_tasks(self) -> int:
+        if not self.loop.is_running():
+            return 0
+        future = asyncio.run_coroutine_threadsafe(self._count_tasks(), self.loop)
+        return future.result(5)
+
+    async def _count_tasks(self) -> int:
+        current = asyncio.current_task()
+        return sum(1 for t in asyncio.all_tasks() if t is not current and not t.done())
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stopped
+
+    def in_loop(self) -> bool:
+        return threading.get_ident() == self._thread_id
+
+    # -- scheduling -----------------------------------------------------------------
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.in_loop():
+            self.loop.call_soon(fn, *args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Call ``fn(*args)`` on the loop after ``delay`` seconds; cancellable from anywhere."""
+        timer = TimerHandle()
+
+        def arm() -> None:
+            if not timer.cancelled:
+                timer._handle = self.loop.call_later(delay, fn, *args)
+
+        self.call_soon(arm)
+        return timer
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run plain code on the pool, or inline when the bot is not asynchronous."""
+        if self.pool is None:
+            fn(*args)
+        else:
+            self.pool.submit(fn, *args)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any] | None:
+        """Run a coroutine on the loop. Returns a future unless called from the loop itself."""
+        if self.in_loop():
+            self.loop.create_task(coro)
+            return None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run_sync(self, awaitable: Awaitable[Any], timeout: float | None = None) -> Any:
+        """Wait for ``awaitable`` from a thread that is not the loop's."""
+        if self.in_loop():
+            raise RuntimeError("run_sync cannot wait on the event loop's own thread")
+
+        async def wrap() -> Any:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(timeout)

@@ -1,0 +1,117 @@
+"""A small bounded pool of daemon worker threads for plain ``def`` plugin code.
+
+Not `concurrent.futures.ThreadPoolExecutor`: its threads are joined at interpreter exit, so a
+command that hangs forever would keep the process alive after shutdown. These threads are
+daemons, and submitting is a single queue put (no Future object) because replies travel
+through the bot, not through return values.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class WorkerPool:
+    """Run callables on at most ``size`` daemon threads, started on demand."""
+
+    def __init__(self, size: int, name: str = "errbot-worker") -> None:
+        if size < 1:
+            raise ValueError("a worker pool needs at least one thread")
+        self.size = size
+        self._name = name
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.busy = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._closed:
+            raise RuntimeError("the worker pool is shut down")
+        self._queue.put((fn, args))
+        if self._idle.acquire(blocking=False):
+            return
+        if len(self._threads) < self.size:
+            with self._lock:
+                if len(self._threads) < self.size:
+                    thread = threading.Thread(
+                        target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                    )
+                    self._threads.append(thread)
+                    thread.start()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            item = get()
+            if item is _STOP:
+                return
+            fn, args = item
+            self.busy += 1
+            try:
+                fn(*args)
+            except BaseException:  # a worker must survive whatever plugin code does
+                log.exception("Uncaught error in worker thread running %r", fn)
+            finally:
+                self.busy -= 1
+            self._idle.release()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop accepting work, let idle threads exit; hung threads are abandoned (daemons)."""
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout / max(1, len(self._threads)))
+
+
+class SerialLane:
+    """One daemon thread running submitted callables in order.
+
+    Plugin callbacks go through a lane so that every plugin sees messages in the order they
+    arrived (as with Errbot's synchronous dispatch) without making commands wait for them.
+    """
+
+    def __init__(self, name: str = "errbot-callbacks") -> None:
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+                    self._thread.start()
+        self._queue.put((fn, args))
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            item = get()
+            if item is _STOP:
+                return
+            fn, args = item
+            try:
+                fn(*args)
+            except BaseException:
+                log.exception("Uncaught error in %s running %r", self._name, fn)
+
+    def shutdown(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)

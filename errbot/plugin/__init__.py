@@ -1,0 +1,1 @@
+"""Plugin-side machinery that is not part of the `BotPlugin` class itself (pollers, timers)."""

@@ -1,0 +1,347 @@
+"""Finding, loading, activating and deactivating plugins.
+
+Plugins come from `.plug` descriptors in the core plugin folder, BOT_EXTRA_PLUGIN_DIR, installed
+repositories and pip distributions exposing the ``errbot.plugins`` entry point. A plugin that
+fails to import or activate is reported (file and line for syntax errors) and every other
+plugin still loads. State that must survive restarts (configurations, blacklist) lives in the
+``core`` storage namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import errbot.plugins as plugins_package
+from errbot.botplugin import BotPlugin
+from errbot.plugin_info import (
+    PluginDescriptorError,
+    PluginInfo,
+    entry_point_dirs,
+    errbot_version_tuple,
+    find_class,
+    find_descriptors,
+)
+from errbot.storage import StoreMixin
+from errbot.version import VERSION
+
+log = logging.getLogger(__name__)
+
+CORE_PLUGINS_DIR = Path(__file__).parent / "core_plugins"
+CONFIGS = "configs"
+BL_PLUGINS = "bl_plugins"
+
+
+class PluginActivationException(Exception):
+    """A plugin could not be activated; the message says why."""
+
+
+class PluginConfigurationException(PluginActivationException):
+    """The stored configuration of a plugin was rejected."""
+
+
+def describe_import_error(exc: BaseException, origin: Path) -> str:
+    """A one-paragraph description of why a plugin module failed, with file and line."""
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename or origin}, line {exc.lineno}: SyntaxError: {exc.msg}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    plugin_frames = [f for f in frames if Path(f.filename).parent == origin.parent] or frames
+    if plugin_frames:
+        last = plugin_frames[-1]
+        return f"{last.filename}, line {last.lineno}: {type(exc).__name__}: {exc}"
+    return f"{origin}: {type(exc).__name__}: {exc}"
+
+
+def _as_list(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, (str, Path)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+class BotPluginManager(StoreMixin):
+    """All plugins of one bot, loaded or not, active or not."""
+
+    def __init__(
+        self,
+        bot: Any,
+        storage_plugin: Any,
+        extra_plugin_dir: Any = None,
+        core_plugins: Iterable[str] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.storage_plugin = storage_plugin
+        self.extra_plugin_dir = _as_list(extra_plugin_dir)
+        self.core_plugins = None if core_plugins is None else set(core_plugins)
+        self.plugin_infos: dict[str, PluginInfo] = {}
+        self.plugins: dict[str, BotPlugin] = {}
+        self.plugin_places: list[str] = []
+        self.errors: dict[str, str] = {}
+        self._dynamic: dict[str, BotPlugin] = {}
+        self._modules: dict[Path, Any] = {}
+        self._active: list[BotPlugin] = []
+        self._activating: list[str] = []
+        self._lock = threading.RLock()
+        self.open_storage(storage_plugin, "core")
+        if CONFIGS not in self:
+            self[CONFIGS] = {}
+
+    # -- discovery --------------------------------------------------------------------
+    def update_plugin_places(self, path_list: Iterable[str] = ()) -> dict[str, str]:
+        """Discover and instantiate every plugin under the known places; return new errors."""
+        roots = [str(CORE_PLUGINS_DIR), *self.extra_plugin_dir, *_as_list(path_list)]
+        roots += entry_point_dirs("errbot.plugins")
+        new_errors: dict[str, str] = {}
+        with self._lock:
+            for root in roots:
+                if root not in self.plugin_places:
+                    self.plugin_places.append(root)
+            for descriptor in find_descriptors(self.plugin_places, ".plug"):
+                error = self._load_descriptor(descriptor)
+                if error:
+                    new_errors[str(descriptor)] = error
+        self.errors.update(new_errors)
+        return new_errors
+
+    def _load_descriptor(self, descriptor: Path) -> str | None:
+        try:
+            info = PluginInfo.load(descriptor)
+        except PluginDescriptorError as exc:
+            log.error("%s", exc)
+            return str(exc)
+        if info.name in self.plugin_infos:
+            known = self.plugin_infos[info.name].location
+            if known != descriptor:
+                log.warning("Plugin %s already loaded.", info.name)
+            return None
+        if info.core and self.core_plugins is not None and info.name not in self.core_plugins:
+            log.debug("Core plugin %s is not in CORE_PLUGINS, skipped.", info.name)
+            return None
+        if not info.python_supported():
+            log.info("%s requires a Python version this interpreter does not have.", info.name)
+            return None
+        version_error = self._errbot_version_error(info)
+        if version_error:
+            log.error(version_error)
+            return version_error
+        folder = str(descriptor.parent)
+        if folder not in sys.path:
+            sys.path.append(folder)
+        if folder not in plugins_package.__path__:
+            plugins_package.__path__.append(folder)
+        try:
+            module = self._modules.get(info.module_path)
+            if module is None:
+                module = info.load_module("errbot.plugins")
+                self._modules[info.module_path] = module
+            plugin_class = find_class(module, BotPlugin, str(descriptor))
+            plugin = plugin_class(self.bot, name=info.name)
+        except Exception as exc:  # any failure in third-party code is reported, not fatal
+            message = describe_import_error(exc, info.module_path)
+            log.error("Plugin %s failed to load: %s", info.name, message)
+            return message
+        self.plugin_infos[info.name] = info
+        self.plugins[info.name] = plugin
+        return None
+
+    @staticmethod
+    def _errbot_version_error(info: PluginInfo) -> str | None:
+        running = errbot_version_tuple(VERSION)
+        if info.errbot_minversion and info.errbot_minversion > running:
+            return (
+                f"The plugin {info.name} asks for Errbot with a minimal version of "
+                f"{info.errbot_minversion} while Errbot is version {VERSION}."
+            )
+        if info.errbot_maxversion and info.errbot_maxversion < running:
+            return (
+                f"The plugin {info.name} asks for Errbot with a maximum version of "
+                f"{info.errbot_maxversion} while Errbot is version {VERSION}."
+            )
+        return None
+
+    # -- queries ------------------------------------------------------------------------
+    def get_plugin_obj_by_name(self, name: str) -> BotPlugin | None:
+        return self.plugins.get(name) or self._dynamic.get(name)
+
+    def get_all_plugins(self) -> list[BotPlugin]:
+        return list(self.plugins.values())
+
+    def get_all_plugin_names(self) -> list[str]:
+        return list(self.plugins)
+
+    def get_all_active_plugins(self) -> list[BotPlugin]:
+        return self._active
+
+    def get_all_active_plugin_names(self) -> list[str]:
+        return [p.name for p in self._active]
+
+    def get_plugins_by_path(self, path: str) -> list[BotPlugin]:
+        root = Path(path).resolve()
+        return [
+            self.plugins[name]
+            for name, info in self.plugin_infos.items()
+            if info.location is not None and root in info.location.resolve().parents
+        ]
+
+    def is_plugin_blacklisted(self, name: str) -> bool:
+        return name in self.get(BL_PLUGINS, ())
+
+    def blacklist_plugin(self, name: str) -> str:
+        if self.is_plugin_blacklisted(name):
+            return f"Plugin {name} is already blacklisted."
+        self[BL_PLUGINS] = [*self.get(BL_PLUGINS, []), name]
+        return f"Plugin {name} is now blacklisted."
+
+    def unblacklist_plugin(self, name: str) -> str:
+        if not self.is_plugin_blacklisted(name):
+            return f"Plugin {name} is not blacklisted."
+        self[BL_PLUGINS] = [n for n in self.get(BL_PLUGINS, []) if n != name]
+        return f"Plugin {name} removed from blacklist."
+
+    def get_plugin_configuration(self, name: str) -> Any:
+        return self.get(CONFIGS, {}).get(name)
+
+    def set_plugin_configuration(self, name: str, obj: Any) -> None:
+        with self.mutable(CONFIGS, {}) as configs:
+            configs[name] = obj
+
+    def delete_plugin_configuration(self, name: str) -> None:
+        with self.mutable(CONFIGS, {}) as configs:
+            configs.pop(name, None)
+
+    # -- activation -------------------------------------------------------------------
+    def activate_plugin(self, name: str) -> None:
+        """Activate ``name`` and, first, what it depends on. Raises PluginActivationException."""
+        with self._lock:
+            if name in self._activating:
+                cycle = " -> ".join([*self._activating[self._activating.index(name) :], name])
+                raise PluginActivationException(
+                    f"Circular dependency in the set of plugins ({cycle})"
+                )
+            plugin = self.plugins.get(name)
+            if plugin is None:
+                raise PluginActivationException(f"Could not find the plugin {name}.")
+            if plugin.is_activated:
+                return
+            info = self.plugin_infos[name]
+            self._activating.append(name)
+            try:
+                for dependency in info.dependencies:
+                    if dependency not in self.plugins:
+                        raise PluginActivationException(f"Unknown plugin dependency {dependency}.")
+                    self.activate_plugin(dependency)
+                self._configure(plugin)
+                self._start(plugin, info)
+            finally:
+                self._activating.pop()
+
+    def _configure(self, plugin: BotPlugin) -> None:
+        config = self.get_plugin_configuration(plugin.name)
+        try:
+            if config is not None and plugin.get_configuration_template() is not None:
+                plugin.check_configuration(config)
+            plugin.configure(config)
+        except Exception as exc:
+            plugin.config = None
+            raise PluginConfigurationException(str(exc)) from exc
+
+    def _start(self, plugin: BotPlugin, info: PluginInfo) -> None:
+        from errbot.templating import add_plugin_templates_path
+
+        if info.location is not None:
+            templates = info.location.parent / "templates"
+            if templates.is_dir():
+                add_plugin_templates_path(plugin.name, templates)
+        type(plugin).__errdoc__ = type(plugin).__doc__ or info.doc
+        plugin.__errdoc__ = type(plugin).__errdoc__
+        plugin.dependencies = list(info.dependencies)
+        try:
+            plugin.activate()
+            if plugin.is_activated:
+                self._mark_active(plugin)
+                webserver = getattr(self.bot, "webhooks", None)
+                if webserver is not None:
+                    webserver.route_plugin(plugin)
+                plugin.callback_connect()
+        except Exception as exc:
+            log.exception("Plugin %s failed to activate", plugin.name)
+            self._safe_deactivate(plugin)
+            raise PluginActivationException(f"{type(exc).__name__}: {exc}") from exc
+
+    def _mark_active(self, plugin: BotPlugin) -> None:
+        if plugin not in self._active:
+            self._active = [*self._active, plugin]
+        self.bot.callbacks.invalidate()
+
+    def _mark_inactive(self, plugin: BotPlugin) -> None:
+        self._active = [p for p in self._active if p is not plugin]
+        self.bot.callbacks.invalidate()
+
+    def _safe_deactivate(self, plugin: BotPlugin) -> None:
+        try:
+            if plugin.is_activated:
+                plugin.deactivate()
+        except Exception:
+            log.exception("Error while deactivating %s", plugin.name)
+        finally:
+            plugin.is_activated = False
+            self._mark_inactive(plugin)
+
+    def deactivate_plugin(self, name: str) -> None:
+        with self._lock:
+            plugin = self.plugins.get(name)
+            if plugin is None or not plugin.is_activated:
+                return
+            webserver = getattr(self.bot, "webhooks", None)
+            if webserver is not None:
+                webserver.unroute_plugin(plugin)
+            self._safe_deactivate(plugin)
+
+    def activate_non_started_plugins(self) -> str:
+        """Activate every loaded plugin not yet active; return the errors for the admins."""
+        errors: list[str] = [f"{path}: {error}" for path, error in self.errors.items()]
+        for name, plugin in list(self.plugins.items()):
+            if plugin.is_activated:
+                continue
+            if self.is_plugin_blacklisted(name):
+                self.bot.warn_admins(
+                    f'Notice: {name} is blacklisted, use "{self.bot.prefix}plugin unblacklist '
+                    f'{name}" to unblacklist it.'
+                )
+                continue
+            try:
+                self.activate_plugin(name)
+            except Exception as exc:
+                log.error("Plugin %s failed to activate: %s", name, exc)
+                errors.append(f"Error: {name} failed to activate: {exc}")
+        self.errors.clear()
+        if errors:
+            return "Some plugins failed to start during bot startup:\n\n" + "\n".join(errors)
+        return ""
+
+    def deactivate_all_plugins(self) -> None:
+        for plugin in reversed(list(self._active)):
+            self.deactivate_plugin(plugin.name)
+
+    # -- dynamic plugins --------------------------------------------------------------
+    def register_dynamic_plugin(self, name: str, plugin: BotPlugin) -> None:
+        self._dynamic[name] = plugin
+        self._active = [*self._active, plugin]
+        self.bot.callbacks.invalidate()
+
+    def unregister_dynamic_plugin(self, name: str) -> None:
+        plugin = self._dynamic.pop(name, None)
+        if plugin is not None:
+            self._mark_inactive(plugin)
+
+    def shutdown(self) -> None:
+        log.info("Shutting down all the plugins...")
+        self.deactivate_all_plugins()
+        if self.is_open_storage():
+            self.close_storage()
