@@ -99,9 +99,9 @@ def render_template(
 
     Raises jinja2.TemplateNotFound when no candidate exists.
     """
-    filename = template_name if template_name.endswith(TEMPLATE_SUFFIX) else (
-        template_name + TEMPLATE_SUFFIX
-    )
+    filename = template_name
+    if not filename.endswith(TEMPLATE_SUFFIX):
+        filename += TEMPLATE_SUFFIX
     candidates = [filename]
     if plugin_name:
         candidates.insert(0, f"{plugin_name}/{filename}")

@@ -269,12 +269,18 @@ class ErrBot(Backend, StoreMixin):
 
     def split_and_send_message(self, msg: Message) -> None:
         body = msg.body
-        chunks = split_message(body, self.message_size_limit) if body else [body]
-        for chunk in chunks:
-            part = msg.clone()
-            part.body = chunk
-            part.partial = True
-            if self.loop_affine and not self.runtime.in_loop():
+        if not body or len(body) <= self.message_size_limit:
+            parts = [msg]
+        else:
+            parts = []
+            for chunk in split_message(body, self.message_size_limit):
+                part = msg.clone()
+                part.body = chunk
+                parts.append(part)
+        hand_over = self.loop_affine and not self.runtime.in_loop()
+        for part in parts:
+            part.partial = True  # Errbot marks every chunk, even a single one
+            if hand_over:
                 self.runtime.call_soon(self.send_message, part)
             else:
                 self.send_message(part)

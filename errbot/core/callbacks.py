@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def overrides(plugin: Any, name: str) -> bool:
+    """Whether ``plugin`` implements the callback ``name`` and wants it now.
+
+    A plugin may list callbacks it does not need at the moment in ``_err_ignored_callbacks``
+    (ChatRoom does when no relay is configured), saving a hand-off per message.
+    """
     from errbot.botplugin import BotPlugin
 
+    if name in getattr(plugin, "_err_ignored_callbacks", ()):
+        return False
     method = getattr(type(plugin), name, None)
     return method is not None and method is not getattr(BotPlugin, name, None)
 

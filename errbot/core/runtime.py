@@ -20,10 +20,22 @@ from errbot.core.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 
+_ASYNC_KINDS: dict[Any, bool] = {}
+
+
 def is_async_callable(fn: Any) -> bool:
     """True for ``async def`` functions and async generator functions (bound or not)."""
     target = getattr(fn, "__func__", fn)
-    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+    try:
+        return _ASYNC_KINDS[target]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable callable object
+        return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+    result = inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+    if len(_ASYNC_KINDS) < 10000:
+        _ASYNC_KINDS[target] = result
+    return result
 
 
 class TimerHandle:

@@ -22,12 +22,21 @@ separator. Trailing whitespace of the whole text is dropped when it has to be sp
 from __future__ import annotations
 
 import bisect
+import codecs
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["Piece", "plan_split", "split_message", "split_message_bytes"]
+__all__ = [
+    "Piece",
+    "is_grapheme_boundary",
+    "plan_split",
+    "split_message",
+    "split_message_bytes",
+]
 
 
 class Piece(NamedTuple):
@@ -72,17 +81,20 @@ def split_message_bytes(text: str, limit_bytes: int, encoding: str = "utf-8") ->
 def plan_split(text: str, limit: int, encoding: str | None = None) -> list[Piece]:
     """The pieces `split_message` (or, with ``encoding``, `split_message_bytes`) produces.
 
-    ``"".join(p.body + p.separator for p in pieces) == text`` always holds, and each
-    ``p.text`` measures at most ``limit`` characters (or encoded bytes).
+    ``"".join(p.body + p.separator for p in pieces) == text`` holds (unless the text is only
+    whitespace too long to fit: there is no piece then), and each ``p.text`` measures at most
+    ``limit`` characters (or encoded bytes).
     """
     if limit < 1:
         raise ValueError(f"the size limit must be at least 1, got {limit}")
+    meter = _Meter(text, encoding)
+    if meter.overhead + meter.span(0, len(text)) <= limit:
+        return [Piece("", text, "", "")]
     end = len(text.rstrip())
     work = text[:end]
     if not work:
         return []
-    meter = _Meter(work, encoding)
-    pieces = _Planner(work, limit, meter).run()
+    pieces = _Planner(work, limit, meter).run()  # work is a prefix: the sums still apply
     if end < len(text):
         last = pieces[-1]
         pieces[-1] = last._replace(separator=last.separator + text[end:])
@@ -96,19 +108,20 @@ class _Meter:
     """Sizes in the unit of the limit: characters, or bytes in a given encoding."""
 
     def __init__(self, text: str, encoding: str | None) -> None:
-        self.encoding = encoding
+        self.encoding = codecs.lookup(encoding).name if encoding else None
         # Encodings with a byte-order mark pay it once per chunk.
         self.overhead = len("".encode(encoding)) if encoding else 0
+        # Prefix sums of the character costs, so any slice is measured in O(1).
         self._cumulative: list[int] | None = None
         if encoding:
-            cumulative = [0]
-            total = 0
-            for ch in text:
-                total += self._char_cost(ch)
-                cumulative.append(total)
-            self._cumulative = cumulative
+            self._cumulative = list(itertools.accumulate(map(self._char_cost, text), initial=0))
 
     def _char_cost(self, ch: str) -> int:
+        if self.encoding == "utf-8":
+            cp = ord(ch)
+            if cp < 0x80 or 0xD800 <= cp <= 0xDFFF:  # lone surrogates become "?"
+                return 1
+            return 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
         return len(ch.encode(self.encoding or "utf-8", "replace")) - self.overhead
 
     def span(self, start: int, stop: int) -> int:
@@ -178,6 +191,8 @@ def is_grapheme_boundary(text: str, i: int) -> bool:
     prev, cur = text[i - 1], text[i]
     if prev == "\r" and cur == "\n":
         return False
+    if prev < "\x80" and cur < "\x80":
+        return True  # the common case, and no ASCII pair other than CRLF joins
     if unicodedata.category(prev) == "Cc" or unicodedata.category(cur) == "Cc":
         return True
     if _is_extend(cur):
@@ -216,7 +231,6 @@ _INLINE_SPANS = re.compile(
 class _Line:
     start: int  # first character
     stop: int  # end of the content, before "\n" or "\r\n"
-    next: int  # first character of the next line
 
 
 @dataclass(slots=True)
@@ -235,6 +249,13 @@ class _Block:
         return self.lines[-1].stop
 
 
+def _opening_fence(line: str) -> re.Match[str] | None:
+    fence = _FENCE.fullmatch(line)
+    if fence and fence[2][0] == "`" and "`" in fence[3]:
+        return None  # a backtick fence's info string cannot contain a backtick
+    return fence
+
+
 def _lines(text: str) -> list[_Line]:
     lines = []
     start = 0
@@ -244,7 +265,7 @@ def _lines(text: str) -> list[_Line]:
         stop = len(text) if newline < 0 else newline
         if stop > start and text[stop - 1] == "\r":
             stop -= 1
-        lines.append(_Line(start, stop, nxt))
+        lines.append(_Line(start, stop))
         start = nxt
     return lines
 
@@ -271,8 +292,8 @@ def _blocks(text: str) -> list[_Block]:
         if not line.strip():
             k += 1
             continue
-        fence = _FENCE.fullmatch(line)
-        if fence and not (fence[2][0] == "`" and "`" in fence[3]):
+        fence = _opening_fence(line)
+        if fence:
             indent, marker = fence[1], fence[2]
             closing = re.compile(rf" {{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*")
             j = k + 1
@@ -284,7 +305,7 @@ def _blocks(text: str) -> list[_Block]:
             k = last + 1
         elif is_table_start(k):
             j = k + 2
-            while j < len(lines) and content(j).strip() and not _FENCE.fullmatch(content(j)):
+            while j < len(lines) and content(j).strip() and not _opening_fence(content(j)):
                 j += 1
             blocks.append(_Block("table", lines[k:j]))
             k = j
@@ -295,7 +316,7 @@ def _blocks(text: str) -> list[_Block]:
             j = k + 1
             while j < len(lines):
                 nxt = content(j)
-                if not nxt.strip() or _FENCE.fullmatch(nxt) or _HEADING.match(nxt):
+                if not nxt.strip() or _opening_fence(nxt) or _HEADING.match(nxt):
                     break
                 if is_table_start(j):
                     break
@@ -325,12 +346,35 @@ class _Cut(NamedTuple):
 
 @dataclass(slots=True)
 class _Region:
-    """Where a cut at an arbitrary position has to close and reopen a code fence."""
+    """A long code block: a cut strictly inside its content closes and reopens the fence."""
+
+    block_start: int
+    start: int  # first content character
+    stop: int  # end of the last content line
+    block_stop: int
+    close: str
+    reopen: str
+
+    def allows(self, at: int) -> bool:
+        """Whether a cut at ``at`` keeps both chunks well fenced (fence lines stay whole)."""
+        return not (self.block_start < at < self.block_stop) or self.start < at < self.stop
+
+
+@dataclass(slots=True)
+class _SpacedLine:
+    """A line whose inner spaces are cut candidates.
+
+    Spaces only matter when no line end fits in a chunk, so they are looked at lazily, line
+    by line, when a chunk ends inside this line.
+    """
 
     start: int
     stop: int
-    close: str
-    reopen: str
+    rank: int  # SPACE or WEAK_SPACE (for spaces that are not inside an inline span)
+    keep: bool  # code: cut after the spaces and keep them
+    close: str = ""
+    reopen: str = ""
+    cuts: list[_Cut] | None = None
 
 
 class _Planner:
@@ -339,11 +383,14 @@ class _Planner:
         self.limit = limit
         self.meter = meter
         self.cuts: list[_Cut] = []
+        self.spaced: list[_SpacedLine] = []
         self.regions: list[_Region] = []
         self._collect()
         self.cuts.sort()
         self.ats = [cut.at for cut in self.cuts]
-        self.region_starts = [region.start for region in self.regions]
+        self.spaced.sort(key=lambda line: line.start)
+        self.spaced_starts = [line.start for line in self.spaced]
+        self.region_starts = [region.block_start for region in self.regions]
 
     # -- collecting candidates ------------------------------------------------------------------
     def _collect(self) -> None:
@@ -371,18 +418,7 @@ class _Planner:
         """Cuts between the lines (repeating ``reopen``) and at the spaces inside them."""
         for line, nxt in zip(lines, lines[1:], strict=False):
             self._add(line.stop, nxt.start, LINE, reopen=reopen)
-        for line in lines:
-            self._collect_spaces(line, space_rank)
-
-    def _collect_spaces(self, line: _Line, rank: int) -> None:
-        content = self.text[line.start : line.stop]
-        protected = [m.span() for m in _INLINE_SPANS.finditer(content)]
-        for match in _SPACES.finditer(content):
-            start, stop = match.span()
-            if start == 0 or stop == len(content):
-                continue  # indentation and trailing spaces belong to their line
-            inside = any(lo < start and stop < hi for lo, hi in protected)
-            self._add(line.start + start, line.start + stop, WEAK_SPACE if inside else rank)
+        self.spaced.extend(_SpacedLine(ln.start, ln.stop, space_rank, False) for ln in lines)
 
     def _collect_code(self, block: _Block) -> None:
         opening = block.lines[0]
@@ -393,16 +429,14 @@ class _Planner:
             close = reopen = ""  # too tight to keep the fences: cut it like plain lines
             inner = block.lines
         else:
-            self.regions.append(_Region(inner[0].start, inner[-1].stop, close, reopen))
+            self.regions.append(
+                _Region(block.start, inner[0].start, inner[-1].stop, block.stop, close, reopen)
+            )
         for line, nxt in zip(inner, inner[1:], strict=False):
             self._add(line.stop, nxt.start, LINE, close, reopen)
-        for line in inner:
-            # Inside code every character counts: cut after a space instead of dropping it.
-            content = self.text[line.start : line.stop]
-            for match in _SPACES.finditer(content):
-                start, stop = match.span()
-                if start > 0 and stop < len(content):
-                    self._add(line.start + stop, line.start + stop, SPACE, close, reopen)
+        self.spaced.extend(
+            _SpacedLine(ln.start, ln.stop, SPACE, True, close, reopen) for ln in inner
+        )
 
     def _collect_table(self, block: _Block) -> None:
         header, delimiter = block.lines[0], block.lines[1]
@@ -415,10 +449,35 @@ class _Planner:
         if len(block.lines) > 3 and self._roomy("", reopen):
             # Only between body rows: a chunk never ends on a header alone.
             self._collect_lines(block.lines[2:], WEAK_SPACE, reopen)
-            for line in block.lines[:2]:
-                self._collect_spaces(line, WEAK_SPACE)
+            self.spaced.extend(
+                _SpacedLine(ln.start, ln.stop, WEAK_SPACE, False) for ln in block.lines[:2]
+            )
         else:
             self._collect_lines(block.lines, WEAK_SPACE)
+
+    def _space_cuts(self, line: _SpacedLine) -> list[_Cut]:
+        if line.cuts is not None:
+            return line.cuts
+        cuts: list[_Cut] = []
+        content = self.text[line.start : line.stop]
+        # Spaces and protected spans both come sorted; the spans do not overlap.
+        protected = [] if line.keep else [m.span() for m in _INLINE_SPANS.finditer(content)]
+        k = 0
+        for match in _SPACES.finditer(content):
+            start, stop = match.span()
+            if start == 0 or stop == len(content):
+                continue  # indentation and trailing spaces belong to their line
+            while k < len(protected) and protected[k][1] <= start:
+                k += 1
+            inside = k < len(protected) and protected[k][0] < start
+            rank = WEAK_SPACE if inside else line.rank
+            at, resume = line.start + start, line.start + stop
+            if line.keep:
+                at = resume  # inside code every character counts: keep the spaces
+            if is_grapheme_boundary(self.text, at) and is_grapheme_boundary(self.text, resume):
+                cuts.append(_Cut(at, resume, rank, line.close, line.reopen))
+        line.cuts = cuts
+        return cuts
 
     # -- choosing cuts --------------------------------------------------------------------------
     def run(self) -> list[Piece]:
@@ -436,11 +495,25 @@ class _Planner:
 
     def _best_cut(self, pos: int, budget: int) -> _Cut | None:
         """The best ranked candidate that fits, the latest among equals."""
+        horizon = pos + budget  # a character measures at least 1
         first = bisect.bisect_right(self.ats, pos)
-        last = bisect.bisect_right(self.ats, pos + budget)
+        last = bisect.bisect_right(self.ats, horizon)
+        best = self._pick(reversed(self.cuts[first:last]), pos, budget)
+        if best is not None:
+            return best
+        # No line end fits: look at the spaces of the lines this chunk reaches into.
+        k = max(bisect.bisect_right(self.spaced_starts, pos) - 1, 0)
+        in_window: list[_Cut] = []
+        while k < len(self.spaced) and self.spaced[k].start <= horizon:
+            in_window.extend(
+                cut for cut in self._space_cuts(self.spaced[k]) if pos < cut.at <= horizon
+            )
+            k += 1
+        return self._pick(reversed(in_window), pos, budget)
+
+    def _pick(self, latest_first: Iterable[_Cut], pos: int, budget: int) -> _Cut | None:
         best: _Cut | None = None
-        for k in range(last - 1, first - 1, -1):
-            cut = self.cuts[k]
+        for cut in latest_first:
             if best is not None and cut.rank <= best.rank:
                 continue
             if self.meter.span(pos, cut.at) + self.meter.size(cut.close) <= budget:
@@ -455,25 +528,23 @@ class _Planner:
         hi = min(len(text), pos + max(budget, 1))  # a character measures at least 1
         while hi > pos + 1 and self.meter.span(pos, hi) > budget:
             hi -= 1
-        for boundary in (is_grapheme_boundary, _any_position):
+        for strict in (True, False):
             for at in range(hi, pos, -1):
                 region = self._region(at)
-                close, reopen = (region.close, region.reopen) if region else ("", "")
-                if not boundary(text, at):
+                if strict and not (
+                    is_grapheme_boundary(text, at) and (region is None or region.allows(at))
+                ):
                     continue
+                inside = region is not None and region.start < at < region.stop
+                close, reopen = (region.close, region.reopen) if inside else ("", "")
                 if self.meter.span(pos, at) + self.meter.size(close) <= budget:
                     return _Cut(at, at, GRAPHEME, close, reopen)
-        raise ValueError(
-            f"the size limit {self.limit} cannot hold a single character of the text"
-        )
+        raise ValueError(f"the size limit {self.limit} cannot hold a single character of the text")
 
     def _region(self, at: int) -> _Region | None:
+        """The long code block around ``at``, if any."""
         # Regions come from successive blocks, so they are sorted and disjoint.
         k = bisect.bisect_left(self.region_starts, at) - 1
-        if k >= 0 and at < self.regions[k].stop:
+        if k >= 0 and at < self.regions[k].block_stop:
             return self.regions[k]
         return None
-
-
-def _any_position(text: str, i: int) -> bool:
-    return True

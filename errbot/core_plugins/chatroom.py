@@ -29,6 +29,12 @@ class ChatRoom(BotPlugin):
             except Exception:
                 log.exception("Joining the room %s failed", name)
 
+    def activate(self) -> None:
+        config = self.bot_config
+        if not config.CHATROOM_RELAY and not config.REVERSE_CHATROOM_RELAY:
+            self._err_ignored_callbacks = frozenset({"callback_message"})
+        super().activate()
+
     def deactivate(self) -> None:
         self.connected = False
         super().deactivate()

@@ -8,6 +8,7 @@ conversion that needs it. On import, every registered format is installed into
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -18,6 +19,8 @@ from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.inlinepatterns import SubstituteTagPattern
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
 from . import formats
 from ._serializer import render
@@ -84,6 +87,41 @@ class _FencedCode(Preprocessor):
         return text.split("\n")
 
 
+class _SettleTableCells(Treeprocessor):
+    """Give table cell text its final characters before the serializer measures it.
+
+    Entities and inline HTML normally stay stashed placeholders until after serialization,
+    which would size columns by the placeholders. Here they are resolved and unescaped,
+    with "&" written back as "&amp;" so that the final unescape leaves the text as it is.
+    """
+
+    def run(self, root: Element) -> None:
+        for cell in root.iter():
+            if cell.tag not in ("td", "th"):
+                continue
+            for element in cell.iter():
+                element.text = self._settle(element.text)
+                if element is not cell:
+                    element.tail = self._settle(element.tail)
+                for attribute in ("href", "src"):
+                    value = element.get(attribute)
+                    if value:
+                        element.set(attribute, self._settle(value) or "")
+
+    def _settle(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        if "\x02" in text:
+            text = HTML_PLACEHOLDER_RE.sub(self._stashed, text).replace(AMP_SUBSTITUTE, "&")
+        if "&" in text:
+            text = html.unescape(text).replace("&", "&amp;")
+        return text
+
+    def _stashed(self, match: re.Match[str]) -> str:
+        stashed = self.md.htmlStash.rawHtmlBlocks[int(match.group(1))]
+        return stashed if isinstance(stashed, str) else match.group()
+
+
 class _Unescape(Postprocessor):
     """Markdown and Jinja's autoescape leave HTML entities; plain text wants the characters."""
 
@@ -107,6 +145,8 @@ class RenderingExtension(Extension):
         # A <br/> inside a table cell starts a new line of that cell, so it must reach the
         # serializer as an element rather than as stashed raw HTML.
         md.inlinePatterns.register(SubstituteTagPattern(r"<br/>", "br"), "br", 95)
+        # Last of all tree processors, after the backslash-escape "unescape" one.
+        md.treeprocessors.register(_SettleTableCells(md), "settle_table_cells", -1)
         md.postprocessors.register(_Unescape(), "unescape_html", 15)
         # prettify adds newlines for HTML readability; they would end up in the text.
         if "prettify" in md.treeprocessors:

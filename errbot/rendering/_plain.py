@@ -19,7 +19,7 @@ _SYNTAX = re.compile(r"[*_`\[\]<>&\\!|{}]")
 
 # Block syntax at the start of a line: indented code, headings, quotes, list items,
 # definitions, setext underlines, tilde fences, ordered list numbers.
-_BLOCK_START = re.compile(r"[ #>\-+:=~]|\d+[.)]")
+_BLOCK_START = re.compile(r"[ #>\-+:=~]|\d+[.)](?: |$)")
 
 
 def plain_body(source: str) -> str | None:

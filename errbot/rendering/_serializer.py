@@ -9,6 +9,7 @@ headings indented by level, links as "text (url)", images as their URL, tables d
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from xml.etree.ElementTree import Element
@@ -44,7 +45,10 @@ class _Writer:
 
     def text(self, text: str) -> None:
         if self.table is not None:
-            self.table.write(text, len(text))
+            # Cell text is already final apart from "&" written as "&amp;" (see the
+            # extension's cell settling), so its width is that of the unescaped text.
+            width = len(html.unescape(text)) if "&" in text else len(text)
+            self.table.write(text, width)
         else:
             self.out.append(text)
 

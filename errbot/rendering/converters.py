@@ -86,9 +86,10 @@ class _MarkdownConverter:
 class FormatConverter(_MarkdownConverter):
     """Renders Markdown Extra to the text format registered as ``name``."""
 
-    def __init__(self, name: str, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(self, name: str, cache_size: int = CACHE_SIZE, fast_path: bool = True) -> None:
         super().__init__(cache_size)
         self.name = name
+        self.fast_path = fast_path
 
     def _build(self) -> Markdown:
         from ._extension import new_markdown
@@ -97,7 +98,7 @@ class FormatConverter(_MarkdownConverter):
 
     def convert(self, source: str) -> str:
         """Render ``source``; plain one-paragraph text takes a shortcut with the same result."""
-        body = plain_body(source)
+        body = plain_body(source) if self.fast_path else None
         if body is not None:
             fmt = formats.get_format(self.name)
             reset = str(fmt.chars.fx_reset) if fmt is not None else ""
