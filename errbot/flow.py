@@ -41,8 +41,10 @@ class FlowNode:
         hints: bool = True,
     ) -> FlowNode:
         """Add a following step (a node, or a command name); returns the new node."""
-        node = node_or_command if isinstance(node_or_command, FlowNode) else FlowNode(
-            node_or_command, hints
+        node = (
+            node_or_command
+            if isinstance(node_or_command, FlowNode)
+            else FlowNode(node_or_command, hints)
         )
         self.children.append((predicate, node))
         return node
@@ -117,7 +119,9 @@ class Flow:
         if predicate is None:
             raise ValueError(f"There is no such children: {next_step}.")
         if enforce_predicate and not predicate(self.ctx):
-            raise InvalidState(f"It is not possible to advance to this step because its predicate is false.")
+            raise InvalidState(
+                "It is not possible to advance to this step because its predicate is false."
+            )
         self._current_step = next_step
 
     @property

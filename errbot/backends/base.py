@@ -336,7 +336,9 @@ class Message:
         return self._body
 
     def __repr__(self) -> str:
-        body = self._body if len(self._body) <= 40 else self._body[:37] + "..."
+        body = str(self._body)
+        if len(body) > 40:
+            body = body[:37] + "..."
         flags = "".join(f" {name}" for name in ("delayed", "partial") if getattr(self, "_" + name))
         return f"<{type(self).__name__} frm={self._from!s} to={self._to!s} body={body!r}{flags}>"
 

@@ -310,7 +310,9 @@ class TestBackend(ErrBot):
         self.md = text()
         self._rooms: list[TestRoom] = []
         admins = config.BOT_ADMINS
-        self.sender: Identifier = self.build_identifier(admins if isinstance(admins, str) else admins[0])
+        self.sender: Identifier = self.build_identifier(
+            admins if isinstance(admins, str) else admins[0]
+        )
 
     # -- the loop ---------------------------------------------------------------------
     def serve_forever(self) -> None:
@@ -443,7 +445,9 @@ class TestBackend(ErrBot):
                 log.error("Message left in the %s queue during a test: %s", name, item)
 
 
-def _test_config(extra_plugin_dir: Any, loglevel: int, extra_config: dict[str, Any] | None) -> ShallowConfig:
+def _test_config(
+    extra_plugin_dir: Any, loglevel: int, extra_config: dict[str, Any] | None
+) -> ShallowConfig:
     data_dir = tempfile.mkdtemp(prefix="errbot-test-")
     config = ShallowConfig(
         BACKEND="Test",

@@ -22,8 +22,13 @@ IDENTIFIER_ERROR = (
 
 
 class TextPerson(Person):
-    def __init__(self, person: str, client: str | None = None, nick: str | None = None,
-                 fullname: str | None = None) -> None:
+    def __init__(
+        self,
+        person: str,
+        client: str | None = None,
+        nick: str | None = None,
+        fullname: str | None = None,
+    ) -> None:
         self._person = person
         self._client = client
         self._nick = nick or person
@@ -141,8 +146,9 @@ class TextBackend(ErrBot):
                 if not line.strip():
                     continue
                 self._incoming(line)
-                if interactive:
-                    self.runtime.wait_idle(5)
+                # Like a person waiting for the answer: replies stay in order and a piped
+                # script's commands never race each other.
+                self.runtime.wait_idle(60 if not interactive else 5)
         except KeyboardInterrupt:
             pass
         finally:

@@ -41,6 +41,9 @@ from errbot.storage import StoreMixin
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE_LIMIT = 10000
+IDENTIFIER_TYPE_ERROR = (
+    "identifier needs to be of type Identifier, the old string behavior is not supported"
+)
 
 
 class ErrBot(Backend, StoreMixin):
@@ -190,7 +193,9 @@ class ErrBot(Backend, StoreMixin):
         for plugin in list(self._active_plugins()):
             copy = stream.clone(stream.raw if hasattr(stream, "raw") else stream)
             threading.Thread(
-                target=self._plugin_stream, args=(plugin, copy), daemon=True,
+                target=self._plugin_stream,
+                args=(plugin, copy),
+                daemon=True,
                 name=f"stream to {plugin.name}",
             ).start()
 
@@ -222,9 +227,7 @@ class ErrBot(Backend, StoreMixin):
         groupchat_nick_reply: bool = False,
     ) -> None:
         if not isinstance(identifier, Identifier):
-            raise ValueError(
-                "identifier needs to be of type Identifier, the old string behavior is not supported"
-            )
+            raise ValueError(IDENTIFIER_TYPE_ERROR)
         frm = in_reply_to.to if in_reply_to else self.bot_identifier
         msg = self.build_message(text)
         msg.to = identifier
@@ -263,7 +266,9 @@ class ErrBot(Backend, StoreMixin):
         self, msg: Message, text: str, private: bool = False, threaded: bool = False
     ) -> None:
         reply = self.build_reply(msg, text, private=private, threaded=threaded)
-        if isinstance(reply.to, Room) and getattr(self.bot_config, "GROUPCHAT_NICK_PREFIXED", False):
+        if isinstance(reply.to, Room) and getattr(
+            self.bot_config, "GROUPCHAT_NICK_PREFIXED", False
+        ):
             self.prefix_groupchat_reply(reply, msg.frm)
         self.split_and_send_message(reply)
 
@@ -389,11 +394,21 @@ class ErrBot(Backend, StoreMixin):
         if self.plugin_manager is not None:
             self.plugin_manager.deactivate_all_plugins()
 
+    # Reconnection back-off of the default serve_forever (seconds); backends may tune them.
+    reconnect_initial_delay = 1.0
+    reconnect_factor = 1.75
+    reconnect_max_delay = 600.0
+    reconnect_jitter = 3.0
+
     def reset_reconnection_count(self) -> None:
-        self._reconnection_delay = 1.0
+        self._reconnection_delay = self.reconnect_initial_delay
+
+    def _wait_before_reconnecting(self, delay: float) -> None:
+        time.sleep(delay)
 
     def serve_forever(self) -> None:
         """Call `serve_once` until it asks to stop, reconnecting with back-off in between."""
+        self._reconnection_delay = self.reconnect_initial_delay
         try:
             while True:
                 try:
@@ -403,10 +418,12 @@ class ErrBot(Backend, StoreMixin):
                     break
                 except Exception:
                     log.exception("Exception occurred in serve_once")
-                delay = self._reconnection_delay + random.random() * 3
+                delay = self._reconnection_delay + random.random() * self.reconnect_jitter
                 log.info("Reconnecting in %.1f seconds.", delay)
-                time.sleep(delay)
-                self._reconnection_delay = min(self._reconnection_delay * 1.75, 600.0)
+                self._wait_before_reconnecting(delay)
+                self._reconnection_delay = min(
+                    self._reconnection_delay * self.reconnect_factor, self.reconnect_max_delay
+                )
         finally:
             self.shutdown()
 

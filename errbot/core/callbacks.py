@@ -68,9 +68,7 @@ class CallbackDispatcher:
     def receivers(self, name: str) -> list[Any]:
         receivers = self._cache.get(name)
         if receivers is None:
-            receivers = [
-                getattr(p, name) for p in self.ordered_plugins() if overrides(p, name)
-            ]
+            receivers = [getattr(p, name) for p in self.ordered_plugins() if overrides(p, name)]
             self._cache[name] = receivers
         return receivers
 

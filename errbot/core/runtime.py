@@ -64,6 +64,8 @@ class Runtime:
         self._thread_id: int | None = None
         self._ready = threading.Event()
         self._stopped = False
+        self._idle = threading.Condition()
+        self._inflight = 0
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -102,27 +104,31 @@ class Runtime:
                 self._thread.join(timeout)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no plugin code is running or queued; False if ``timeout`` ran out."""
-        import time
+        """Wait until no submitted plugin code is running or queued; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pool_idle = self.pool is None or (self.pool.busy == 0 and self.pool.pending == 0)
-            tasks_idle = self.in_loop() or not self._thread or self._loop_tasks() == 0
-            if pool_idle and tasks_idle:
-                return True
-            time.sleep(0.01)
-        return False
+    def _begin(self) -> None:
+        with self._idle:
+            self._inflight += 1
 
-    def _loop_tasks(self) -> int:
-        if not self.loop.is_running():
-            return 0
-        future = asyncio.run_coroutine_threadsafe(self._count_tasks(), self.loop)
-        return future.result(5)
+    def _end(self) -> None:
+        with self._idle:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.notify_all()
 
-    async def _count_tasks(self) -> int:
-        current = asyncio.current_task()
-        return sum(1 for t in asyncio.all_tasks() if t is not current and not t.done())
+    def _tracked(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        finally:
+            self._end()
+
+    async def _tracked_coro(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            return await coro
+        finally:
+            self._end()
 
     @property
     def running(self) -> bool:
@@ -154,14 +160,17 @@ class Runtime:
         if self.pool is None:
             fn(*args)
         else:
-            self.pool.submit(fn, *args)
+            self._begin()
+            self.pool.submit(self._tracked, fn, *args)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any] | None:
         """Run a coroutine on the loop. Returns a future unless called from the loop itself."""
+        self._begin()
+        tracked = self._tracked_coro(coro)
         if self.in_loop():
-            self.loop.create_task(coro)
+            self.loop.create_task(tracked)
             return None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return asyncio.run_coroutine_threadsafe(tracked, self.loop)
 
     def run_sync(self, awaitable: Awaitable[Any], timeout: float | None = None) -> Any:
         """Wait for ``awaitable`` from a thread that is not the loop's."""

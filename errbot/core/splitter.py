@@ -27,7 +27,6 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
@@ -227,14 +226,12 @@ _INLINE_SPANS = re.compile(
 )
 
 
-@dataclass(slots=True)
-class _Line:
+class _Line(NamedTuple):
     start: int  # first character
     stop: int  # end of the content, before "\n" or "\r\n"
 
 
-@dataclass(slots=True)
-class _Block:
+class _Block(NamedTuple):
     kind: str  # "text", "code" or "table"
     lines: list[_Line]
     fence: str = ""  # code: the closing fence ("```", "~~~~", with its indentation)
@@ -344,8 +341,7 @@ class _Cut(NamedTuple):
     reopen: str = ""
 
 
-@dataclass(slots=True)
-class _Region:
+class _Region(NamedTuple):
     """A long code block: a cut strictly inside its content closes and reopens the fence."""
 
     block_start: int
@@ -360,7 +356,6 @@ class _Region:
         return not (self.block_start < at < self.block_stop) or self.start < at < self.stop
 
 
-@dataclass(slots=True)
 class _SpacedLine:
     """A line whose inner spaces are cut candidates.
 
@@ -368,13 +363,17 @@ class _SpacedLine:
     by line, when a chunk ends inside this line.
     """
 
-    start: int
-    stop: int
-    rank: int  # SPACE or WEAK_SPACE (for spaces that are not inside an inline span)
-    keep: bool  # code: cut after the spaces and keep them
-    close: str = ""
-    reopen: str = ""
-    cuts: list[_Cut] | None = None
+    __slots__ = ("start", "stop", "rank", "keep", "close", "reopen", "cuts")
+
+    def __init__(
+        self, line: _Line, rank: int, keep: bool = False, close: str = "", reopen: str = ""
+    ) -> None:
+        self.start, self.stop = line
+        self.rank = rank  # SPACE or WEAK_SPACE (for spaces outside inline spans)
+        self.keep = keep  # code: cut after the spaces and keep them
+        self.close = close
+        self.reopen = reopen
+        self.cuts: list[_Cut] | None = None
 
 
 class _Planner:
@@ -418,7 +417,7 @@ class _Planner:
         """Cuts between the lines (repeating ``reopen``) and at the spaces inside them."""
         for line, nxt in zip(lines, lines[1:], strict=False):
             self._add(line.stop, nxt.start, LINE, reopen=reopen)
-        self.spaced.extend(_SpacedLine(ln.start, ln.stop, space_rank, False) for ln in lines)
+        self.spaced.extend(_SpacedLine(line, space_rank) for line in lines)
 
     def _collect_code(self, block: _Block) -> None:
         opening = block.lines[0]
@@ -434,9 +433,7 @@ class _Planner:
             )
         for line, nxt in zip(inner, inner[1:], strict=False):
             self._add(line.stop, nxt.start, LINE, close, reopen)
-        self.spaced.extend(
-            _SpacedLine(ln.start, ln.stop, SPACE, True, close, reopen) for ln in inner
-        )
+        self.spaced.extend(_SpacedLine(line, SPACE, True, close, reopen) for line in inner)
 
     def _collect_table(self, block: _Block) -> None:
         header, delimiter = block.lines[0], block.lines[1]
@@ -449,9 +446,7 @@ class _Planner:
         if len(block.lines) > 3 and self._roomy("", reopen):
             # Only between body rows: a chunk never ends on a header alone.
             self._collect_lines(block.lines[2:], WEAK_SPACE, reopen)
-            self.spaced.extend(
-                _SpacedLine(ln.start, ln.stop, WEAK_SPACE, False) for ln in block.lines[:2]
-            )
+            self.spaced.extend(_SpacedLine(line, WEAK_SPACE) for line in block.lines[:2])
         else:
             self._collect_lines(block.lines, WEAK_SPACE)
 

@@ -117,6 +117,9 @@ class PollerSet:
             runtime.submit(self._call_sync, key, poller)
 
     def _call_sync(self, key: tuple[Any, ...], poller: Poller) -> None:
+        # The call may have waited for a free worker; a poller stopped meanwhile must not run.
+        if poller.stopped:
+            return
         try:
             poller.method(*poller.args, **poller.kwargs)
         except Exception:
@@ -124,6 +127,8 @@ class PollerSet:
         self._after_call(key, poller)
 
     async def _call_async(self, key: tuple[Any, ...], poller: Poller) -> None:
+        if poller.stopped:
+            return
         try:
             await poller.method(*poller.args, **poller.kwargs)
         except Exception:
