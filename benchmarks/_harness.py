@@ -7,17 +7,19 @@ Errbot 6.x). Every script ends its output with exactly one JSON line.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
+
+# statistics, subprocess, platform and datetime are imported where used: start-up children
+# import this module, and its own import time must stay out of their figures.
 
 HERE = Path(__file__).resolve().parent
 PLUGIN_DIR = HERE / "plugins"
@@ -36,6 +38,8 @@ def percentile(ordered: Sequence[float], fraction: float) -> float:
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
     """p50/p90/p99/mean/min/max of a list of durations, in microseconds."""
+    import statistics
+
     ordered = sorted(seconds)
     micro = 1e6
     return {
@@ -50,6 +54,8 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
 
 def spread(values: Sequence[float], digits: int = 4) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
+    import statistics
+
     return {
         "median": round(statistics.median(values), digits),
         "min": round(min(values), digits),
@@ -82,6 +88,9 @@ def errbot_version() -> str:
 
 def environment() -> dict[str, Any]:
     """Where the figures come from: interpreter, errbot version, CPUs and load."""
+    import datetime
+    import platform
+
     try:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -109,6 +118,8 @@ def say(text: str = "") -> None:
 # -- child processes -------------------------------------------------------------------------
 def stderr_target(log: str | None) -> Any:
     """Where a child's stderr goes: a file opened for append, or /dev/null."""
+    import subprocess
+
     if log:
         return open(log, "ab")  # closed by the caller
     return subprocess.DEVNULL
@@ -121,6 +132,8 @@ def run_json_child(
 
     A child that fails, hangs or prints no JSON gives ``{"error": "..."}`` instead.
     """
+    import subprocess
+
     target = stderr_target(log)
     try:
         done = subprocess.run(

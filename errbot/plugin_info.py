@@ -219,21 +219,47 @@ def find_class(module: ModuleType, base: type, origin: str) -> type:
 
 
 def entry_point_dirs(group: str) -> list[str]:
-    """Directories of installed distributions that declare the entry-point ``group``."""
+    """Where installed distributions declaring the entry-point ``group`` keep descriptors.
+
+    For a package, its directory (searched recursively). For a plain module, which sits
+    directly in site-packages, the descriptor files of its own distribution: walking the
+    directory it lives in would pick up every other installed package.
+    """
     from importlib.metadata import entry_points
 
     dirs: list[str] = []
     for entry in entry_points(group=group):
-        module_name = entry.value.split(":")[0]
+        module_name = entry.value.split(":")[0].strip()
         try:
             spec = importlib.util.find_spec(module_name)
         except (ImportError, ValueError):
             log.exception("entry point %s of group %s cannot be found", entry.name, group)
             continue
         if spec is None:
+            log.warning("entry point %s of group %s: no module %s", entry.name, group, module_name)
             continue
         if spec.submodule_search_locations:
             dirs.extend(spec.submodule_search_locations)
         elif spec.origin:
-            dirs.append(os.path.dirname(spec.origin))
+            dirs.extend(_distribution_descriptors(entry, Path(spec.origin)))
     return dirs
+
+
+def _distribution_descriptors(entry: object, module_file: Path) -> list[str]:
+    """The descriptor files shipped by the distribution of ``entry`` (single-module case)."""
+    suffixes = (".plug", ".flow")
+    dist = getattr(entry, "dist", None)
+    files = (getattr(dist, "files", None) or []) if dist is not None else []
+    found = [
+        str(dist.locate_file(f))  # type: ignore[union-attr]
+        for f in files
+        if str(f).endswith(suffixes)
+    ]
+    if found:
+        return found
+    # No RECORD to go by: the descriptors named after the module, next to it.
+    return [
+        str(p)
+        for p in sorted(module_file.parent.glob(f"{module_file.stem}*"))
+        if p.name.endswith(suffixes)
+    ]

@@ -102,7 +102,12 @@ class BotPluginManager(StoreMixin):
             for root in roots:
                 if root not in self.plugin_places:
                     self.plugin_places.append(root)
-            for descriptor in find_descriptors(self.plugin_places, ".plug"):
+            descriptors = list(find_descriptors(self.plugin_places, ".plug"))
+            # Every plugin folder is importable before any plugin module runs, so a plugin may
+            # import the module of another plugin whatever the discovery order.
+            for descriptor in descriptors:
+                self._add_import_path(str(descriptor.parent))
+            for descriptor in descriptors:
                 error = self._load_descriptor(descriptor)
                 if error:
                     new_errors[str(descriptor)] = error
@@ -130,11 +135,7 @@ class BotPluginManager(StoreMixin):
         if version_error:
             log.error(version_error)
             return version_error
-        folder = str(descriptor.parent)
-        if folder not in sys.path:
-            sys.path.append(folder)
-        if folder not in plugins_package.__path__:
-            plugins_package.__path__.append(folder)
+        self._add_import_path(str(descriptor.parent))
         try:
             module = self._modules.get(info.module_path)
             if module is None:
@@ -149,6 +150,13 @@ class BotPluginManager(StoreMixin):
         self.plugin_infos[info.name] = info
         self.plugins[info.name] = plugin
         return None
+
+    @staticmethod
+    def _add_import_path(folder: str) -> None:
+        if folder not in sys.path:
+            sys.path.append(folder)
+        if folder not in plugins_package.__path__:
+            plugins_package.__path__.append(folder)
 
     @staticmethod
     def _errbot_version_error(info: PluginInfo) -> str | None:

@@ -520,7 +520,7 @@ class TestBot:
             target=bot.serve_forever, name="TestBot main thread", daemon=True
         )
         self.bot_thread.start()
-        bot.push_message("!echo ready")
+        bot.push_message(f"{bot.prefix}echo ready")
         # Start-up replies (admin warnings, for instance) may arrive before "ready".
         for _ in range(60):
             try:
@@ -596,6 +596,8 @@ class TestBot:
 
 class FullStackTest(unittest.TestCase, TestBot):
     """unittest flavour of the harness: a started bot in every test method."""
+
+    __test__ = True  # TestBot opts out of collection; its unittest subclasses opt back in
 
     def setUp(
         self,

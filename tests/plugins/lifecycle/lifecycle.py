@@ -37,10 +37,11 @@ class Lifecycle(BotPlugin):
             self._sent_changed.notify_all()
 
     def wait_sent(self, body, timeout=10.0):
-        """The bot message whose body is ``body`` (waits for it to be sent)."""
+        """The first bot message whose body is ``body`` (or satisfies it, if callable)."""
+        matches = body if callable(body) else (lambda text: text == body)
         with self._sent_changed:
             found = self._sent_changed.wait_for(
-                lambda: [m for m in self.sent if m.body == body], timeout
+                lambda: [m for m in self.sent if matches(m.body)], timeout
             )
         assert found, f"{body!r} was never sent; sent: {[m.body for m in self.sent]}"
         return found[0]
