@@ -178,7 +178,8 @@ class BotPluginBase(StoreMixin):
         """Send ``text`` (Markdown) to a person or a room. Safe from any thread or coroutine."""
         if not isinstance(identifier, Identifier):
             raise ValueError(
-                "identifier needs to be of type Identifier, the old string behavior is not supported"
+                "identifier needs to be of type Identifier, "
+                "the old string behavior is not supported"
             )
         return self._bot.send(identifier, text, in_reply_to, groupchat_nick_reply)
 
@@ -275,13 +276,16 @@ class BotPluginBase(StoreMixin):
     ) -> BotPluginBase:
         """Create a plugin on the fly from ``Command`` definitions (section 14.3)."""
         manager = self._bot.plugin_manager
-        if name in manager.plugins or name in self._dynamic_plugins:
+        # Any plugin counts: loaded from disk, or dynamic and owned by whichever plugin.
+        if manager.get_plugin_obj_by_name(name) is not None or name in manager.plugins:
             raise ValueError("Name of the dynamic plugin already exists")
         class_name = re.sub(r"\W", "_", name)
         attributes: dict[str, Any] = {"__errdoc__": doc, "__doc__": doc}
         for command in commands:
             attributes[command.name] = command.definition
-        plugin_class = types.new_class(class_name, (BotPlugin,), {}, lambda ns: ns.update(attributes))
+        plugin_class = types.new_class(
+            class_name, (BotPlugin,), {}, lambda ns: ns.update(attributes)
+        )
         plugin = plugin_class(self._bot, name=name)
         plugin.__errdoc__ = doc
         self._dynamic_plugins[name] = plugin
@@ -293,7 +297,7 @@ class BotPluginBase(StoreMixin):
     def destroy_dynamic_plugin(self, name: str) -> None:
         plugin = self._dynamic_plugins.pop(name, None)
         if plugin is None:
-            raise ValueError("Dynamic plugin %s doesn't exist." % name)
+            raise ValueError(f"Dynamic plugin {name} doesn't exist.")
         self._bot.remove_commands_from(plugin)
         self._bot.plugin_manager.unregister_dynamic_plugin(name)
         plugin.is_activated = False

@@ -169,7 +169,9 @@ class PluginInfo:
         return module
 
 
-def find_descriptors(roots: Iterable[str | os.PathLike[str]], suffix: str = ".plug") -> Iterator[Path]:
+def find_descriptors(
+    roots: Iterable[str | os.PathLike[str]], suffix: str = ".plug"
+) -> Iterator[Path]:
     """Yield every descriptor file under ``roots`` (recursive, symlinks followed).
 
     Hidden directories and ``__pycache__`` are skipped. A directory reached twice (through a
@@ -205,7 +207,9 @@ def find_class(module: ModuleType, base: type, origin: str) -> type:
     candidates = [
         obj
         for _, obj in inspect.getmembers(module, inspect.isclass)
-        if issubclass(obj, base) and obj is not base and not getattr(obj, "__abstract_base__", False)
+        if issubclass(obj, base)
+        and obj is not base
+        and not getattr(obj, "__abstract_base__", False)
     ]
     # A class defined in the module beats the base classes it imported.
     local = [c for c in candidates if c.__module__ == module.__name__]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import errbot.plugins as plugins_package
-from errbot.botplugin import BotPlugin
+from errbot.botplugin import BotPlugin, BotPluginBase
 from errbot.plugin_info import (
     PluginDescriptorError,
     PluginInfo,
@@ -50,7 +50,8 @@ def describe_import_error(exc: BaseException, origin: Path) -> str:
     if isinstance(exc, SyntaxError):
         return f"{exc.filename or origin}, line {exc.lineno}: SyntaxError: {exc.msg}"
     frames = traceback.extract_tb(exc.__traceback__)
-    plugin_frames = [f for f in frames if Path(f.filename).parent == origin.parent] or frames
+    # The deepest line of the plugin's own folder; import machinery frames say nothing useful.
+    plugin_frames = [f for f in frames if Path(f.filename).parent == origin.parent]
     if plugin_frames:
         last = plugin_frames[-1]
         return f"{last.filename}, line {last.lineno}: {type(exc).__name__}: {exc}"
@@ -136,6 +137,10 @@ class BotPluginManager(StoreMixin):
             log.error(version_error)
             return version_error
         self._add_import_path(str(descriptor.parent))
+        if not info.module_path.exists():
+            message = f"the module {info.module} ({info.module_path}) does not exist."
+            log.error("Plugin %s failed to load: %s", info.name, message)
+            return message
         try:
             module = self._modules.get(info.module_path)
             if module is None:
@@ -297,9 +302,20 @@ class BotPluginManager(StoreMixin):
                 plugin.deactivate()
         except Exception:
             log.exception("Error while deactivating %s", plugin.name)
+            # The override raised, maybe before calling super().deactivate(): withdraw its
+            # commands, filters, pollers and storage anyway (each step is idempotent), or an
+            # "inactive" plugin would keep answering.
+            try:
+                BotPluginBase.deactivate(plugin)
+            except Exception:
+                log.exception("Could not clean up after %s", plugin.name)
         finally:
             plugin.is_activated = False
             self._mark_inactive(plugin)
+            if plugin.name in self.plugin_infos:
+                from errbot.templating import remove_plugin_templates_path
+
+                remove_plugin_templates_path(plugin.name)
 
     def deactivate_plugin(self, name: str) -> None:
         with self._lock:
@@ -313,7 +329,10 @@ class BotPluginManager(StoreMixin):
 
     def activate_non_started_plugins(self) -> str:
         """Activate every loaded plugin not yet active; return the errors for the admins."""
-        errors: list[str] = [f"{path}: {error}" for path, error in self.errors.items()]
+        errors: list[str] = [
+            error if error.startswith(path) else f"{path}: {error}"
+            for path, error in self.errors.items()
+        ]
         for name, plugin in list(self.plugins.items()):
             if plugin.is_activated:
                 continue

@@ -83,14 +83,29 @@ def pending_replies(testbot: Any) -> list[str]:
             return replies
 
 
+def wait_callbacks(testbot: Any, body: str, timeout: float = 5) -> None:
+    """Wait until plugins' callback_message has seen ``body`` (needs PipeRecorder).
+
+    Callbacks run one message after the other, so every earlier message's callbacks are done
+    too (and whatever they sent is in the outgoing queue).
+    """
+    seen = plugin(testbot, "PipeRecorder").seen
+    while seen.get(timeout=timeout) != body:
+        pass
+
+
 def assert_silent(testbot: Any) -> None:
     """Assert that everything pushed so far produced no reply.
 
     A sentinel command goes through the backend after the messages under test, so they have
-    all been processed once its reply arrives; then the workers are allowed to finish.
+    all been processed once its reply arrives; then the plugins' callbacks for it are awaited
+    (when PipeRecorder is loaded) and the workers are allowed to finish.
     """
     token = f"sentinel-{next(_sentinels)}"
-    testbot.push_message(f"{testbot.bot.prefix}echo {token}")
+    command = f"{testbot.bot.prefix}echo {token}"
+    testbot.push_message(command)
     assert testbot.pop_message() == token
+    if testbot.bot.plugin_manager.get_plugin_obj_by_name("PipeRecorder") is not None:
+        wait_callbacks(testbot, command)
     testbot.bot.runtime.wait_idle(5)
     assert pending_replies(testbot) == []

@@ -276,7 +276,9 @@ def test_malformed_plug_is_reported_with_its_file(tmp_path, content):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "broken.plug").write_text(content)
-    (broken / "broken.py").write_text("from errbot import BotPlugin\n\n\nclass B(BotPlugin):\n    pass\n")
+    (broken / "broken.py").write_text(
+        "from errbot import BotPlugin\n\n\nclass B(BotPlugin):\n    pass\n"
+    )
     write_plugin(tmp_path, "Healthy")
     with running_bot(str(tmp_path)) as (testbot, startup):
         assert "Healthy" in active_names(testbot)
@@ -393,7 +395,9 @@ def test_plugin_folder_is_importable_by_the_plugin(tmp_path):
         )
 
 
-def make_distribution(site: Path, project: str, package: str, group: str = "errbot.plugins") -> None:
+def make_distribution(
+    site: Path, project: str, package: str, group: str = "errbot.plugins"
+) -> None:
     """Lay out ``site`` as `pip install` would for a plugin distribution: the package next
     to its ``*.dist-info`` with METADATA, entry_points.txt and RECORD."""
     pkg = site / package
@@ -491,7 +495,9 @@ def test_dependencies_are_activated_first():
     with running_bot([str(PLUGINS / "deps_chain")]) as (testbot, startup):
         manager = testbot.bot.plugin_manager
         assert startup == []
-        base, mid, top = (manager.get_plugin_obj_by_name(n) for n in ("DepBase", "DepMid", "DepTop"))
+        base, mid, top = (
+            manager.get_plugin_obj_by_name(n) for n in ("DepBase", "DepMid", "DepTop")
+        )
         assert base.active_before_me == []
         assert mid.active_before_me == ["DepBase"]
         assert top.active_before_me == ["DepBase", "DepMid"]
@@ -507,7 +513,7 @@ def test_get_plugin_for_declared_dependencies_only():
         assert testbot.exec_command("!top_asks_base") == "the base answers"
         assert testbot.exec_command("!top_asks DepMid") == "got DepMid"
         assert testbot.exec_command("!top_asks Utils") == (
-            'refused: Plugin dependency Utils needs to be listed in section [Core] key '
+            "refused: Plugin dependency Utils needs to be listed in section [Core] key "
             '"DependsOn" to be used in get_plugin.'
         )
         manager.deactivate_plugin("DepTop")
@@ -760,7 +766,9 @@ def test_module_with_two_plugin_classes_loads_the_first_by_name(tmp_path, caplog
     with caplog.at_level(logging.WARNING), running_bot(str(tmp_path)) as (testbot, startup):
         assert testbot.exec_command("!which") == "Alpha"
         assert startup == []
-    assert any("Contains more than one plugin, only one will be loaded." in m for m in caplog.messages)
+    assert any(
+        "Contains more than one plugin, only one will be loaded." in m for m in caplog.messages
+    )
 
 
 def test_plugin_subclassing_another_plugin_class(tmp_path):
@@ -839,7 +847,9 @@ def test_single_module_distribution_does_not_drag_in_its_neighbours(tmp_path, mo
     )
     dist_info = site / "errtest_single-1.0.dist-info"
     dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: errtest-single\nVersion: 1.0\n")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: errtest-single\nVersion: 1.0\n"
+    )
     (dist_info / "entry_points.txt").write_text("[errbot.plugins]\nsingle = errtest_single\n")
     (dist_info / "RECORD").write_text(
         "errtest_single.py,,\nerrtest_single.plug,,\nerrtest_single-1.0.dist-info/RECORD,,\n"
@@ -851,3 +861,103 @@ def test_single_module_distribution_does_not_drag_in_its_neighbours(tmp_path, mo
         assert testbot.exec_command("!single_hello") == "hello from a single module"
         assert "Neighbour" not in loaded_names(testbot)
         assert startup == []
+
+
+def test_plugin_skipping_super_activate_stays_inactive_silently(tmp_path):
+    write_plugin(
+        tmp_path,
+        "Shy",
+        code="""
+            from errbot import BotPlugin, botcmd
+
+
+            class Shy(BotPlugin):
+                connected = 0
+
+                def activate(self):
+                    if self.mode == "test":
+                        return  # deliberately stay inactive, as VersionChecker does
+                    super().activate()
+
+                def callback_connect(self):
+                    self.connected += 1
+
+                @botcmd
+                def shy_hello(self, msg, args):
+                    return "hello"
+            """,
+    )
+    with running_bot(str(tmp_path)) as (testbot, startup):
+        shy = testbot.bot.plugin_manager.get_plugin_obj_by_name("Shy")
+        assert shy is not None and not shy.is_activated
+        assert "Shy" not in active_names(testbot)
+        assert startup == []
+        assert shy.connected == 0
+        assert "not found" in testbot.exec_command("!shy_hello")
+
+
+def test_plugin_raising_in_deactivate_is_still_withdrawn(tmp_path):
+    write_plugin(
+        tmp_path,
+        "BadDeactivate",
+        code="""
+            from errbot import BotPlugin, botcmd
+
+
+            class BadDeactivate(BotPlugin):
+                def deactivate(self):
+                    raise RuntimeError("I refuse to go")
+
+                @botcmd
+                def baddeactivate_hello(self, msg, args):
+                    return "still here"
+            """,
+    )
+    with running_bot(str(tmp_path)) as (testbot, _):
+        manager = testbot.bot.plugin_manager
+        plugin = manager.get_plugin_obj_by_name("BadDeactivate")
+        plugin["kept"] = "value"
+        assert testbot.exec_command("!baddeactivate_hello") == "still here"
+        manager.deactivate_plugin("BadDeactivate")
+        assert not plugin.is_activated
+        assert "BadDeactivate" not in active_names(testbot)
+        assert "not found" in testbot.exec_command("!baddeactivate_hello")
+        # It can come back, with its storage.
+        manager.activate_plugin("BadDeactivate")
+        assert testbot.exec_command("!baddeactivate_hello") == "still here"
+        assert plugin["kept"] == "value"
+
+
+def test_missing_module_file_is_reported(tmp_path):
+    folder = tmp_path / "ghostly"
+    folder.mkdir()
+    (folder / "ghostly.plug").write_text("[Core]\nName = Ghostly\nModule = not_there\n")
+    write_plugin(tmp_path, "Healthy")
+    with running_bot(str(tmp_path)) as (testbot, startup):
+        assert "Healthy" in active_names(testbot)
+        report = startup_report(startup)
+        assert str(folder / "ghostly.plug") in report
+        assert "not_there" in report
+
+
+def test_relative_import_inside_a_plugin(tmp_path):
+    folder = write_plugin(
+        tmp_path,
+        "Relative",
+        module="errtest_relative_main",
+        code="""
+            from errbot import BotPlugin, botcmd
+
+            from .errtest_relative_helper import ANSWER
+
+
+            class Relative(BotPlugin):
+                @botcmd
+                def relative(self, msg, args):
+                    return ANSWER
+            """,
+    )
+    (folder / "errtest_relative_helper.py").write_text('ANSWER = "relatively imported"\n')
+    with running_bot(str(tmp_path)) as (testbot, startup):
+        assert startup == []
+        assert testbot.exec_command("!relative") == "relatively imported"

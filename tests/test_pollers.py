@@ -207,3 +207,23 @@ class TestSingleWorker:
         settle(testbot)
         quiet_period()
         assert plugin.count("tick") == 0
+
+
+def test_zero_interval_is_accepted(plugin):
+    """Errbot schedules a zero-interval poller right away; plugins use it for "soon"."""
+    plugin.start_poller(0, plugin.tick, times=2)
+    assert plugin.wait_calls("tick", 2) == 2
+    quiet_period()
+    assert plugin.count("tick") == 2
+
+
+def test_starting_a_running_poller_again_does_not_double_it(testbot, plugin):
+    plugin.start_poller(INTERVAL, plugin.tick)
+    plugin.start_poller(INTERVAL, plugin.tick)
+    assert len(plugin.current_pollers) == 1
+    plugin.wait_calls("tick", 2)
+    plugin.stop_poller(plugin.tick)
+    settle(testbot)
+    stopped_at = plugin.count("tick")
+    quiet_period()
+    assert plugin.count("tick") == stopped_at

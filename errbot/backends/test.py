@@ -384,17 +384,9 @@ class TestBackend(ErrBot):
 
     # -- identifiers and rooms --------------------------------------------------------
     def build_identifier(self, text_representation: str) -> Identifier:
-        text = text_representation.strip()
-        if text.startswith("#"):
-            rest = text[1:]
-            if "/" in rest:
-                room, person = rest.split("/", 1)
-                return TestOccupant(person, self.query_room(room))
-            return self.query_room(text)
-        if "/" in text:
-            person, client = text.split("/", 1)
-            return TestPerson(person, client)
-        return TestPerson(text)
+        """Every text is a person here, as in Errbot's Test backend; rooms come from
+        `query_room`."""
+        return TestPerson(text_representation)
 
     def build_reply(
         self, msg: Message, text: str | None = None, private: bool = False, threaded: bool = False
@@ -411,7 +403,8 @@ class TestBackend(ErrBot):
 
     def prefix_groupchat_reply(self, message: Message, identifier: Identifier) -> None:
         super().prefix_groupchat_reply(message, identifier)
-        message.body = f"@{getattr(identifier, 'nick', None) or identifier} {message.body}"
+        name = getattr(identifier, "nick", None) or getattr(identifier, "person", identifier)
+        message.body = f"@{name} {message.body}"
 
     def change_presence(self, status: str = "online", message: str = "") -> None:
         log.debug("Presence changed to %s (%s)", status, message)

@@ -8,6 +8,7 @@ are fixed. The logic lives elsewhere: `CommandPipeline` (parsing, filters, execu
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import threading
@@ -189,9 +190,17 @@ class ErrBot(Backend, StoreMixin):
         self.callbacks.dispatch("callback_room_topic", room)
 
     def callback_stream(self, stream: Stream) -> None:
-        """Offer an incoming file to every active plugin, each in its own thread."""
-        for plugin in list(self._active_plugins()):
-            copy = stream.clone(stream.raw if hasattr(stream, "raw") else stream)
+        """Offer an incoming file to every active plugin, each in its own thread.
+
+        The content is read once; each plugin gets its own stream over its own copy.
+        """
+        plugins = list(self._active_plugins())
+        if not plugins:
+            stream.reject()
+            return
+        data = stream.read()
+        for plugin in plugins:
+            copy = stream.clone(io.BytesIO(data))
             threading.Thread(
                 target=self._plugin_stream,
                 args=(plugin, copy),

@@ -90,6 +90,9 @@ class CallbackDispatcher:
         for callback in receivers:
             try:
                 if is_async_callable(callback):
+                    if not self._runtime.running:
+                        log.debug("Runtime stopped, %s not delivered to %s", name, callback)
+                        continue
                     coro = callback(*args)
                     if self._runtime.in_loop():
                         self._runtime.loop.create_task(coro)

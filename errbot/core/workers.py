@@ -112,6 +112,10 @@ class SerialLane:
             except BaseException:
                 log.exception("Uncaught error in %s running %r", self._name, fn)
 
-    def shutdown(self) -> None:
-        if self._thread is not None:
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued, then stop (waiting at most ``timeout`` seconds)."""
+        thread = self._thread
+        if thread is not None:
             self._queue.put(_STOP)
+            if thread is not threading.current_thread():
+                thread.join(timeout)

@@ -92,12 +92,22 @@ class ACLS(BotPlugin):
                 return DENY_ADMIN_MUC
         return None
 
+    def handlers(self, cmd: str) -> list[Any]:
+        """Every command registered under ``cmd``: a regular and a regex command may share a
+        name, and the filter is not told which of the two is about to run."""
+        bot = self._bot
+        return [h for h in (bot.commands.get(cmd), bot.re_commands.get(cmd)) if h is not None]
+
     @cmdfilter
     def acls(self, msg: Message, cmd: str, args: Any, dry_run: bool) -> tuple[Any, Any, Any]:
-        method = self._bot.all_commands.get(cmd)
-        if method is None:
-            return msg, cmd, args
-        reason = self.denial(msg, cmd, args, method)
+        # Errbot looks the name up in all_commands, where a regex command hides a regular one
+        # of the same name: a plugin's regex command named like an admin-only command would
+        # let anyone run the admin command. Here the command must pass the rules of both.
+        reason = None
+        for method in self.handlers(cmd):
+            reason = self.denial(msg, cmd, args, method)
+            if reason is not None:
+                break
         if reason is None:
             return msg, cmd, args
         self.log.info("Denied %s to %s: %s", cmd, msg.frm, reason)

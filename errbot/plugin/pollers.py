@@ -65,8 +65,8 @@ class PollerSet:
         args: Sequence[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("a poller interval must be a positive number of seconds")
+        # As with Errbot's threading.Timer, a zero (or negative) interval means "right away".
+        interval = max(0.0, float(interval))
         key = _poller_key(method, args, kwargs)
         if key in self._registry:
             self._plugin.log.warning("Poller %r is already running; not started twice.", method)

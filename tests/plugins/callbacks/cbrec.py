@@ -66,6 +66,6 @@ class CallbackRecorder(BotPlugin):
         self._record("room_topic", room)
 
     def callback_stream(self, stream):
-        self._record("stream", stream)
         stream.accept()
         self.stream_content = stream.read()
+        self._record("stream", stream)

@@ -6,7 +6,9 @@ WATCHED = ("DepBase", "DepMid", "DepTop")
 class DepTop(BotPlugin):
     def activate(self):
         manager = self._bot.plugin_manager
-        self.active_before_me = [n for n in WATCHED if manager.get_plugin_obj_by_name(n).is_activated]
+        self.active_before_me = [
+            n for n in WATCHED if manager.get_plugin_obj_by_name(n).is_activated
+        ]
         super().activate()
 
     @botcmd
