@@ -13,8 +13,13 @@ ERRBOT = [sys.executable, "-m", "errbot"]
 def run(args, cwd, stdin="", timeout=60):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        ERRBOT + args, cwd=cwd, input=stdin, capture_output=True, text=True,
-        timeout=timeout, env=env,
+        ERRBOT + args,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -47,9 +52,11 @@ def test_end_of_input_waits_for_a_slow_answer(bot_dir, tmp_path):
     )
     config = (bot_dir / "config.py").read_text()
     alt = tmp_path / "config.py"
-    alt.write_text(config.replace(
-        f'BOT_EXTRA_PLUGIN_DIR = "{bot_dir}/plugins"', f'BOT_EXTRA_PLUGIN_DIR = "{plugin}"'
-    ))
+    alt.write_text(
+        config.replace(
+            f'BOT_EXTRA_PLUGIN_DIR = "{bot_dir}/plugins"', f'BOT_EXTRA_PLUGIN_DIR = "{plugin}"'
+        )
+    )
     result = run(["-T", "-c", str(alt)], cwd=bot_dir, stdin="!slow\n")
     assert result.returncode == 0, result.stderr
     assert "finally" in result.stdout
@@ -76,7 +83,9 @@ def test_storage_persists_across_runs(bot_dir, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     config = (bot_dir / "config.py").read_text()
-    config = config.replace(f'BOT_EXTRA_PLUGIN_DIR = "{bot_dir}/plugins"', f'BOT_EXTRA_PLUGIN_DIR = "{plugin}"')
+    config = config.replace(
+        f'BOT_EXTRA_PLUGIN_DIR = "{bot_dir}/plugins"', f'BOT_EXTRA_PLUGIN_DIR = "{plugin}"'
+    )
     config = config.replace(f'BOT_DATA_DIR = "{bot_dir}/data"', f'BOT_DATA_DIR = "{data}"')
     alt = tmp_path / "config.py"
     alt.write_text(config)

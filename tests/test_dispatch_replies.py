@@ -69,6 +69,16 @@ def test_command_error_with_template(testbot):
     assert testbot.exec_command("!cmderror tpl 42") == "failure code 42"
 
 
+def test_command_error_ignores_the_command_template(testbot):
+    assert testbot.exec_command("!cmderror in templated x") == "{'who': 'x'}"
+
+
+def test_command_error_with_a_missing_template_is_reported(testbot):
+    reply = testbot.exec_command("!cmderror missing tpl 7")
+    assert reply.startswith("Computer says nooo. See logs for details:\n")
+    assert "pipe_no_such_template" in reply
+
+
 def test_dict_without_template_sends_its_repr(testbot):
     assert testbot.exec_command("!dict plain") == "{'a': 1}"
 

@@ -203,3 +203,16 @@ class TestReverseChatroomRelay:
     def test_direct_messages_are_not_relayed(self, testbot):
         testbot.push_message("just to the bot")
         assert_silent(testbot)
+
+
+def test_divert_settings_are_read_at_each_command(testbot):
+    msg = send_room(testbot, "!cmd before")
+    testbot.pop_message()
+    assert next_sent(testbot).to == msg.to
+    testbot.bot_config.DIVERT_TO_PRIVATE = ("cmd",)
+    testbot.bot_config.DIVERT_TO_THREAD = ("ALL_COMMANDS",)
+    msg = send_room(testbot, "!cmd after")
+    testbot.pop_message()
+    sent = next_sent(testbot)
+    assert sent.to == msg.frm
+    assert sent.parent is msg

@@ -117,7 +117,10 @@ def plugin_project(tmp_path):
 def run_pytest(directory, *files):
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
-        cwd=directory, capture_output=True, text=True, timeout=300,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

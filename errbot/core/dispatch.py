@@ -29,8 +29,6 @@ class CommandPipeline:
         self.bot = bot
         config = bot.bot_config
         self.prefixes = PrefixParser(config)
-        self.divert_private = frozenset(getattr(config, "DIVERT_TO_PRIVATE", ()) or ())
-        self.divert_thread = frozenset(getattr(config, "DIVERT_TO_THREAD", ()) or ())
 
     # -- entry point ----------------------------------------------------------------
     def process_message(self, msg: Message) -> bool:
@@ -162,8 +160,10 @@ class CommandPipeline:
                     msg, f"Sorry, I couldn't parse your arguments. {exc}"
                 )
                 return
-        private = ALL_COMMANDS in self.divert_private or cmd in self.divert_private
-        threaded = ALL_COMMANDS in self.divert_thread or cmd in self.divert_thread
+        # Read at every command, as Errbot does: plugin tests change these at run time.
+        config = bot.bot_config
+        private = _diverted(cmd, getattr(config, "DIVERT_TO_PRIVATE", ()))
+        threaded = _diverted(cmd, getattr(config, "DIVERT_TO_THREAD", ()))
         invocation = Invocation(bot, msg, cmd, method, call_args, private, threaded)
         runtime = bot.runtime
         if is_async_callable(method):
@@ -177,6 +177,15 @@ class CommandPipeline:
         owner = plugin_of(method)
         if owner is not None:
             bot.metrics.command_dispatched(owner, cmd)
+
+
+def _diverted(cmd: str, setting: Any) -> bool:
+    """Whether DIVERT_TO_PRIVATE / DIVERT_TO_THREAD (``setting``) names ``cmd``."""
+    if not setting:
+        return False
+    if isinstance(setting, str):
+        setting = (setting,)
+    return ALL_COMMANDS in setting or cmd in setting
 
 
 def split_arguments(method: Any, args: str) -> Any:

@@ -48,10 +48,13 @@ class Invocation:
         self.threaded = threaded
 
     # -- replies --------------------------------------------------------------------
-    def reply(self, value: Any, template: str | None = None) -> None:
+    def reply(self, value: Any) -> None:
+        """Send one result of the command, rendered through the command's template."""
+        self._send(value, self.template)
+
+    def _send(self, value: Any, template: str | None) -> None:
         if not value:
             return
-        template = template or self.template
         if template and isinstance(value, Mapping):
             owner = getattr(self.method, "__self__", None)
             text = self.bot.render_template(template, value, getattr(owner, "name", None))
@@ -61,8 +64,13 @@ class Invocation:
 
     def fail(self, exc: BaseException) -> None:
         if isinstance(exc, CommandError):
-            self.reply(exc.reason, exc.template)
-            return
+            # Only the error's own template applies: the command's template describes its
+            # results, not its errors (as in Errbot).
+            try:
+                self._send(exc.reason, exc.template)
+                return
+            except Exception as render_error:  # e.g. the error's template does not exist
+                exc = render_error
         log.exception(
             "An error happened while processing a message (%s): %s", self.msg.body, exc
         )

@@ -173,6 +173,15 @@ class PipeCore(BotPlugin):
     def cmderror_tpl(self, msg, args):
         raise CommandError({"code": args}, template="pipe_error")
 
+    @botcmd(template="pipe_shared")
+    def cmderror_in_templated(self, msg, args):
+        """The command's template is for its results, not for its errors."""
+        raise CommandError({"who": args})
+
+    @botcmd
+    def cmderror_missing_tpl(self, msg, args):
+        raise CommandError({"code": args}, template="pipe_no_such_template")
+
     @botcmd
     def dict_plain(self, msg, args):
         return {"a": 1}
