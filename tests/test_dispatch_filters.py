@@ -258,3 +258,19 @@ class TestUnknownCommandWithAltPrefix:
 
     def test_alt_prefix_is_removed_from_the_reply(self, testbot):
         assert testbot.exec_command("bot zzzz") == 'Command "zzzz" not found.'
+
+
+class TestUnknownCommandWithOverlappingAltPrefixes:
+    extra_config = {
+        "BOT_ALT_PREFIXES": ("Err", "Errbot"),
+        "BOT_ALT_PREFIX_SEPARATORS": (",", ":"),
+        "BOT_ALT_PREFIX_CASEINSENSITIVE": True,
+    }
+
+    def test_reply_names_the_command_typed_after_the_prefix(self, testbot):
+        # The prefix is removed as for command detection: longest, any case, separators.
+        assert testbot.exec_command("errbot, zzzz now") == 'Command "zzzz" / "zzzz now" not found.'
+        assert testbot.exec_command("ERR: zzzz") == 'Command "zzzz" not found.'
+
+    def test_newline_separates_command_and_arguments(self, testbot):
+        assert testbot.exec_command("!zzzz\nyyyy") == 'Command "zzzz" / "zzzz yyyy" not found.'

@@ -1,4 +1,4 @@
-"""The plugin test harness as plugin authors use it: their own pytest runs, both declaration forms."""
+"""The plugin test harness as plugin authors use it: their own pytest runs, both forms."""
 
 import subprocess
 import sys
