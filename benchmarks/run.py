@@ -1,7 +1,7 @@
 """Run every benchmark of this folder and print a summary of the key figures.
 
     python benchmarks/run.py                 # everything, default sizes (about 2 minutes)
-    python benchmarks/run.py --quick         # smaller sizes (about 30 s)
+    python benchmarks/run.py --quick         # smaller sizes (under a minute)
     python benchmarks/run.py --only dispatch,startup --out /tmp/figures.json
     python benchmarks/run.py --python /root/venvs/errbot-6.2.1/bin/python   # another errbot
 
@@ -121,6 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; choose from {list(BENCHES)}")
+
+    # From "/": the current directory must not lend the interpreter a package it lacks.
+    probe = subprocess.run(
+        [args.python, "-c", "import errbot.backends.test"], cwd="/", capture_output=True
+    )
+    if probe.returncode:
+        parser.error(f"{args.python} cannot import errbot: use the virtualenv's python or --python")
 
     extra = (["--quick"] if args.quick else []) + (["--log", args.log] if args.log else [])
     results: dict[str, dict] = {}

@@ -449,12 +449,22 @@ def start(args: argparse.Namespace) -> int:
 def _run_bot(config: Config) -> int:
     import logging
 
-    from errbot.bootstrap import bootstrap
+    import errbot.bootstrap as boot
+    from errbot.storage import StoreException
+
+    bootstrap = boot.bootstrap
+    backend_not_found = getattr(boot, "BackendNotFoundError", ())
 
     try:
         bootstrap(config.BACKEND, config)
     except KeyboardInterrupt:
         return 0
+    except backend_not_found as exc:
+        _error(f"BACKEND = {config.BACKEND!r}: {exc} (errbot --list shows the available ones)")
+        return 1
+    except StoreException as exc:
+        _error(f"STORAGE = {getattr(config, 'STORAGE', None)!r}: {exc}")
+        return 1
     except Exception as exc:
         logging.getLogger("errbot.cli").critical("The bot stopped on an error: %s", exc,
                                                  exc_info=True)

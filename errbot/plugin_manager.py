@@ -28,7 +28,7 @@ from errbot.plugin_info import (
     find_descriptors,
 )
 from errbot.storage import StoreMixin
-from errbot.version import VERSION
+from errbot.version import ERRBOT_API_VERSION, VERSION
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,9 @@ class BotPluginManager(StoreMixin):
                 f"The plugin {info.name} asks for Errbot with a minimal version of "
                 f"{info.errbot_minversion} while Errbot is version {VERSION}."
             )
-        if info.errbot_maxversion and info.errbot_maxversion < running:
+        if info.errbot_maxversion and info.errbot_maxversion < errbot_version_tuple(
+            ERRBOT_API_VERSION
+        ):
             return (
                 f"The plugin {info.name} asks for Errbot with a maximum version of "
                 f"{info.errbot_maxversion} while Errbot is version {VERSION}."

@@ -140,8 +140,10 @@ def deprecated(
 
 def global_restart() -> None:
     """Replace the current process with a fresh run of the same command line."""
-    python = sys.executable
-    os.execl(python, python, *sys.argv)
+    # sys.orig_argv keeps "-m errbot": re-running sys.argv[0] (errbot/__main__.py) would put
+    # the package folder first on sys.path and let its modules shadow others.
+    argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+    os.execv(sys.executable, [sys.executable, *argv[1:]])
 
 
 def find_roots(path: str | os.PathLike[str], file_sig: str = "*.plug") -> list[str]:

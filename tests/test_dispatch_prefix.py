@@ -2,17 +2,14 @@
 optional prefix in direct messages."""
 
 import logging
-import os
 
-from test_dispatch_helpers import CORE_DIR, PLUGINS, assert_silent, plugin, room_message
+from test_dispatch_helpers import CORE_DIR, assert_silent, plugin, room_message
 
 extra_plugin_dir = CORE_DIR
 loglevel = logging.WARNING
 
 
 class TestPrefixWithSpace:
-    # The harness probes start-up with "!echo ready", which is no command with this prefix.
-    extra_plugin_dir = [CORE_DIR, os.path.join(PLUGINS, "pipeline_prefix_probe")]
     extra_config = {"BOT_PREFIX": "! "}
 
     def test_prefix_with_a_space_is_recognised(self, testbot):

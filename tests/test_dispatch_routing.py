@@ -131,6 +131,10 @@ class TestGroupchatNickPrefixed:
         send_room(testbot, "!cmd hi", occupant=self.occupant(testbot))
         assert testbot.pop_message() == "@Zed cmd:[hi]"
 
+    def test_occupant_without_nick_is_named_by_person(self, testbot):
+        send_room(testbot, "!cmd hey", person="someone")
+        assert testbot.pop_message() == "@someone cmd:[hey]"
+
     def test_heading_survives_the_prefix(self, testbot):
         send_room(testbot, "!heading", occupant=self.occupant(testbot))
         testbot.pop_message()
@@ -216,3 +220,36 @@ def test_divert_settings_are_read_at_each_command(testbot):
     sent = next_sent(testbot)
     assert sent.to == msg.frm
     assert sent.parent is msg
+
+
+class TestRelaySingleValues:
+    # A single room or user instead of a tuple: not iterated character by character.
+    extra_config = {
+        "CHATROOM_RELAY": {"relayer": "testroom"},
+        "REVERSE_CHATROOM_RELAY": {"testroom": "boss"},
+    }
+
+    def test_single_room(self, testbot):
+        testbot.bot.sender = testbot.bot.build_identifier("relayer")
+        testbot.push_message("to the room")
+        assert testbot.pop_message() == "to the room"
+        assert str(next_sent(testbot).to) == "testroom"
+        testbot.bot.sender = testbot.bot.build_identifier("gbin@localhost")
+        assert_silent(testbot)  # one copy only, to one room
+
+    def test_single_user_given_as_text(self, testbot):
+        send_room(testbot, "to the boss", person="alice")
+        assert testbot.pop_message() == "[alice] to the boss"
+        assert next_sent(testbot).to == TestPerson("boss")
+        assert_silent(testbot)
+
+
+class TestRelayToSeveralDestinations:
+    extra_config = {"CHATROOM_RELAY": {"relayer": ("testroom", "second")}}
+
+    def test_every_room_receives_the_message(self, testbot):
+        testbot.bot.query_room("second").join()
+        testbot.bot.sender = testbot.bot.build_identifier("relayer")
+        testbot.push_message("to both")
+        assert [testbot.pop_message(), testbot.pop_message()] == ["to both", "to both"]
+        assert sorted(str(next_sent(testbot).to) for _ in range(2)) == ["second", "testroom"]

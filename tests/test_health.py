@@ -106,9 +106,7 @@ def test_status_gc(testbot):
 def test_status_markdown_source(testbot):
     """The templates produce the Markdown the contract shows (before text rendering)."""
     health = testbot.bot.plugin_manager.get_plugin_obj_by_name("Health")
-    text = testbot.bot.render_template(
-        "status_plugins", health.status_plugins(None, ""), "Health"
-    )
+    text = testbot.bot.render_template("status_plugins", health.status_plugins(None, ""), "Health")
     assert text.startswith("### Plugins\n\n| Status | Name\n|--------|--------\n")
     assert "| A | Health\n" in text
     assert text.endswith(LEGEND)
@@ -170,7 +168,7 @@ def test_restart_is_refused_to_users(testbot):
 
 
 # -- a real console bot in a subprocess ---------------------------------------------------
-PROBE_PLUGIN = '''\
+PROBE_PLUGIN = """\
 import os
 from errbot import BotPlugin
 
@@ -179,7 +177,7 @@ class Probe(BotPlugin):
     def activate(self):
         super().activate()
         print(f"probe activated in {os.getpid()}", flush=True)
-'''
+"""
 
 
 @pytest.fixture

@@ -223,13 +223,16 @@ def test_python_version_filters_plugins_silently(tmp_path):
 
 def test_errbot_min_max_versions(tmp_path):
     write_plugin(tmp_path, "TooNew", plug_extra="[Errbot]\nMin = 99.0.0\n")
-    write_plugin(tmp_path, "TooOld", plug_extra="[Errbot]\nMax = 6.2.1\n")
+    # Max is checked against the Errbot API level we implement (6.2.1), so "up to 6.2.1"
+    # plugins run and "up to 6.2.0" ones are refused.
+    write_plugin(tmp_path, "TooOld", plug_extra="[Errbot]\nMax = 6.2.0\n")
+    write_plugin(tmp_path, "UpTo621", plug_extra="[Errbot]\nMax = 6.2.1\n")
     write_plugin(tmp_path, "NextAlpha", plug_extra=f"[Errbot]\nMin = {bump_patch(VERSION)}-alpha\n")
-    write_plugin(tmp_path, "FinalOnly", plug_extra=f"[Errbot]\nMax = {VERSION}-rc9\n")
+    write_plugin(tmp_path, "FinalOnly", plug_extra="[Errbot]\nMax = 6.2.1-rc9\n")
     write_plugin(tmp_path, "RcOk", plug_extra=f"[Errbot]\nMin = {VERSION}-rc2\nMax = {VERSION}\n")
     write_plugin(tmp_path, "SixOk", plug_extra="[Errbot]\nMin = 6.0.0\nMax = 99.0.0-beta\n")
     with running_bot(str(tmp_path)) as (testbot, startup):
-        assert {"RcOk", "SixOk"} <= active_names(testbot)
+        assert {"RcOk", "SixOk", "UpTo621"} <= active_names(testbot)
         assert not {"TooNew", "TooOld", "NextAlpha", "FinalOnly"} & loaded_names(testbot)
         report = startup_report(startup)
         assert (
@@ -238,7 +241,7 @@ def test_errbot_min_max_versions(tmp_path):
         )
         assert (
             f"The plugin TooOld asks for Errbot with a maximum version of "
-            f"{errbot_version_tuple('6.2.1')} while Errbot is version {VERSION}." in report
+            f"{errbot_version_tuple('6.2.0')} while Errbot is version {VERSION}." in report
         )
         assert "The plugin NextAlpha asks for Errbot with a minimal version of" in report
         assert "The plugin FinalOnly asks for Errbot with a maximum version of" in report

@@ -13,6 +13,36 @@ from errbot.core.bot import ErrBot
 log = logging.getLogger(__name__)
 
 
+class NullRoom(Room):
+    """A room nobody is in: joining and leaving are accepted and do nothing."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def join(self, username: str | None = None, password: str | None = None) -> None:
+        log.debug("Null backend: not joining %s", self._name)
+
+    def leave(self, reason: str | None = None) -> None:
+        pass
+
+    def create(self) -> None:
+        pass
+
+    def destroy(self) -> None:
+        pass
+
+    def invite(self, *identifiers: Identifier) -> None:
+        pass
+
+    exists = property(lambda self: False)
+    joined = property(lambda self: False)
+    occupants = property(lambda self: [])
+    topic = property(lambda self: None)
+
+    def __str__(self) -> str:
+        return self._name
+
+
 class NullBackend(ErrBot):
     """Activates the plugins and waits until asked to stop; messages sent go nowhere."""
 
@@ -59,8 +89,8 @@ class NullBackend(ErrBot):
     def change_presence(self, status: str = "online", message: str = "") -> None:
         pass
 
-    def query_room(self, room: str) -> Room | None:
-        return None
+    def query_room(self, room: str) -> Room:
+        return NullRoom(room)
 
     def rooms(self) -> list[Room]:
         return []

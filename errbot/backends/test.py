@@ -9,6 +9,7 @@ exactly as long as the bot takes to answer, never a polling interval.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -509,6 +510,7 @@ class TestBot:
         if self.bot_thread is not None:
             raise Exception("Bot has already been started")
         bot = self.bot
+        self._open_log_file()
         self.bot_thread = threading.Thread(
             target=bot.serve_forever, name="TestBot main thread", daemon=True
         )
@@ -533,6 +535,23 @@ class TestBot:
         bot.zap_queues()
         bot.reset_rooms()
         self.bot_thread = None
+        self._close_log_file()
+        shutil.rmtree(self.bot_config.BOT_DATA_DIR, ignore_errors=True)
+
+    def _open_log_file(self) -> None:
+        """Log to BOT_LOG_FILE too, as a real bot does (so `!log tail` works in tests)."""
+        handler = logging.FileHandler(self.bot_config.BOT_LOG_FILE, encoding="utf-8")
+        handler.setLevel(self.loglevel)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s %(message)s"))
+        logging.getLogger().addHandler(handler)
+        self._log_handler = handler
+
+    def _close_log_file(self) -> None:
+        handler = getattr(self, "_log_handler", None)
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+            self._log_handler = None
 
     # -- driving the bot ----------------------------------------------------------------
     def pop_message(self, timeout: float = 5, block: bool = True) -> str:

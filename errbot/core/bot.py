@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -37,11 +38,13 @@ from errbot.core.metrics import Metrics
 from errbot.core.registry import CommandRegistry
 from errbot.core.runtime import Runtime
 from errbot.core.splitter import split_message
+from errbot.core.workers import SerialLane
 from errbot.storage import StoreMixin
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE_LIMIT = 10000
+_BANG_REFERENCE = re.compile(r"(?<![\w!])(?:!!(?![\w!])|!(?=\w))")
 IDENTIFIER_TYPE_ERROR = (
     "identifier needs to be of type Identifier, the old string behavior is not supported"
 )
@@ -81,6 +84,7 @@ class ErrBot(Backend, StoreMixin):
             asynchronous=bool(getattr(bot_config, "BOT_ASYNC", True)),
         )
         self._pipeline: CommandPipeline | None = None
+        self._admin_lane = SerialLane("errbot-admin-commands")
         self._reconnection_delay = 1.0
         self._shutdown_done = False
         self.startup_time = datetime.now()
@@ -146,12 +150,20 @@ class ErrBot(Backend, StoreMixin):
     def remove_command_filters_from(self, plugin: Any) -> None:
         self.registry.remove_filters_from(plugin)
 
+    def with_prefix(self, text: str) -> str:
+        """Rewrite "!cmd" and "!!" references in help texts to the configured BOT_PREFIX.
+
+        Only a "!" starting a word counts, so "Done!" stays as it is.
+        """
+        prefix = self.prefix
+        if prefix == "!":
+            return text
+        return _BANG_REFERENCE.sub(lambda m: prefix * len(m.group(0)), text)
+
     def get_doc(self, command: Any) -> str:
         """The docstring of a command with ``!`` rewritten to the configured prefix."""
         doc = getattr(command, "__doc__", None) or "(undocumented)"
-        if self.prefix != "!":
-            doc = doc.replace("!", self.prefix)
-        return doc.strip()
+        return self.with_prefix(doc).strip()
 
     # -- incoming -------------------------------------------------------------------
     def process_message(self, msg: Message) -> bool:
@@ -225,7 +237,8 @@ class ErrBot(Backend, StoreMixin):
             self.flow_executor.trigger(cmd, msg.frm, msg.ctx)
 
     def run_admin_command(self, fn: Any) -> None:
-        threading.Thread(target=fn, name="errbot-admin-command", daemon=True).start()
+        """Admin commands run in order on their own lane, never waiting behind user commands."""
+        self.runtime.submit_to(self._admin_lane, fn)
 
     # -- outgoing -------------------------------------------------------------------
     def send(
@@ -453,4 +466,5 @@ class ErrBot(Backend, StoreMixin):
             log.exception("Error while shutting down")
         finally:
             self.callbacks.shutdown()
+            self._admin_lane.shutdown(timeout=0)
             self.runtime.stop()

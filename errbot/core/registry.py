@@ -53,7 +53,8 @@ class CommandRegistry:
         with self._lock:
             for attr_name, method in _marked_members(plugin, "_err_command"):
                 name = str(getattr(method, "_err_command_name", attr_name)).replace(" ", "_")
-                table = self.re_commands if getattr(method, "_err_re_command", False) else self.commands
+                is_regex = getattr(method, "_err_re_command", False)
+                table = self.re_commands if is_regex else self.commands
                 existing = table.get(name)
                 if existing is not None and plugin_of(existing) is not plugin:
                     renamed = f"{plugin_name}-{name}".lower()

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from errbot.core.workers import WorkerPool
+from errbot.core.workers import SerialLane, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class Runtime:
         self._ready = threading.Event()
         self._stopped = False
         self._idle = threading.Condition()
+        self._background: SerialLane | None = None
         self._inflight = 0
 
     # -- lifecycle ----------------------------------------------------------------
@@ -98,6 +99,8 @@ class Runtime:
         self._stopped = True
         if self.pool is not None:
             self.pool.shutdown(timeout)
+        if self._background is not None:
+            self._background.shutdown(0)
         if self._thread is not None and self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             if threading.get_ident() != self._thread_id:
@@ -162,6 +165,20 @@ class Runtime:
         else:
             self._begin()
             self.pool.submit(self._tracked, fn, *args)
+
+    def submit_background(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run plain code off the loop: on the pool, or on a lane when there is no pool."""
+        if self.pool is not None:
+            self.submit(fn, *args)
+            return
+        if self._background is None:
+            self._background = SerialLane("errbot-background")
+        self.submit_to(self._background, fn, *args)
+
+    def submit_to(self, lane: Any, fn: Callable[..., Any], *args: Any) -> None:
+        """Run plain code on a given lane (anything with ``submit``), tracked for wait_idle."""
+        self._begin()
+        lane.submit(self._tracked, fn, *args)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any] | None:
         """Run a coroutine on the loop. Returns a future unless called from the loop itself."""

@@ -122,15 +122,31 @@ class ChatRoom(BotPlugin):
 
     def callback_message(self, msg: Message) -> None:
         config = self.bot_config
+        if msg.is_direct and config.CHATROOM_RELAY:
+            rooms = _targets(dict(config.CHATROOM_RELAY).get(msg.frm.person))
+            for room_name in rooms:
+                self._relay(lambda r=room_name: self.query_room(r), msg.body)
+        elif msg.is_group and config.REVERSE_CHATROOM_RELAY:
+            users = _targets(dict(config.REVERSE_CHATROOM_RELAY).get(str(msg.frm.room)))
+            text = f"[{msg.frm.person}] {msg.body}"
+            for user in users:
+                self._relay(
+                    lambda u=user: u if not isinstance(u, str) else self.build_identifier(u),
+                    text,
+                )
+
+    def _relay(self, target: Any, text: str) -> None:
+        """Send ``text`` to ``target()``; one failing destination does not stop the others."""
         try:
-            if msg.is_direct and config.CHATROOM_RELAY:
-                person = msg.frm.person
-                for room_name in dict(config.CHATROOM_RELAY).get(person, ()):
-                    self.send(self.query_room(room_name), msg.body)
-            elif msg.is_group and config.REVERSE_CHATROOM_RELAY:
-                room = str(msg.frm.room)
-                for user in dict(config.REVERSE_CHATROOM_RELAY).get(room, ()):
-                    target = user if not isinstance(user, str) else self.build_identifier(user)
-                    self.send(target, f"[{msg.frm.person}] {msg.body}")
+            self.send(target(), text)
         except Exception:
             log.exception("Relaying a message failed")
+
+
+def _targets(value: Any) -> tuple[Any, ...]:
+    """The destinations of one relay entry: a tuple or list, or a single one."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(value)
+    return (value,)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import platform
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,7 +23,6 @@ SUMMARY_MAX = 80
 
 # A "!" that starts a word: "!help", "`!help`", "(!help)". An exclamation mark that ends a
 # sentence ("Done!") is left alone. "!!" (re-run the last command) is a reference too.
-_BANG_REFERENCE = re.compile(r"(?<![\w!])(?:!!(?![\w!])|!(?=\w))")
 
 Handler = Callable[..., Any]
 
@@ -35,10 +33,7 @@ class Help(BotPlugin):
     # -- documentation helpers ---------------------------------------------------------
     def _with_prefix(self, text: str) -> str:
         """Rewrite "!cmd" references of a docstring to the configured BOT_PREFIX."""
-        prefix = self._bot.prefix
-        if prefix == "!":
-            return text
-        return _BANG_REFERENCE.sub(lambda m: prefix * len(m.group(0)), text)
+        return self._bot.with_prefix(text)
 
     def _full_doc(self, command: Handler) -> str:
         doc = getattr(command, "__doc__", None)

@@ -114,7 +114,8 @@ class PollerSet:
         if is_async_callable(poller.method):
             runtime.spawn(self._call_async(key, poller))
         else:
-            runtime.submit(self._call_sync, key, poller)
+            # Never on the loop thread itself, even when BOT_ASYNC is False.
+            runtime.submit_background(self._call_sync, key, poller)
 
     def _call_sync(self, key: tuple[Any, ...], poller: Poller) -> None:
         # The call may have waited for a free worker; a poller stopped meanwhile must not run.

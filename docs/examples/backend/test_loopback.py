@@ -9,23 +9,28 @@ from errbot.settings import config_from_dict
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.fixture
-def bot(tmp_path):
+def start(backend, data_dir):
     config = config_from_dict(
         {
-            "BACKEND": "Loopback",
+            "BACKEND": backend,
             "BOT_EXTRA_BACKEND_DIR": HERE,  # the folder holding loopback/loopback.plug
-            "BOT_DATA_DIR": str(tmp_path),
+            "BOT_DATA_DIR": str(data_dir),
             "BOT_ADMINS": ("alice",),
             "BOT_IDENTITY": {"username": "bot"},
             "STORAGE": "Memory",
         }
     )
-    bot = setup_bot("Loopback", config)  # what `errbot` does before serve_forever()
+    bot = setup_bot(backend, config)  # what `errbot` does before serve_forever()
     thread = threading.Thread(target=bot.serve_forever, daemon=True)
     thread.start()
+    return bot, thread
+
+
+@pytest.fixture(params=["Loopback", "AsyncLoopback"])
+def bot(request, tmp_path):
+    bot, thread = start(request.param, tmp_path)
     yield bot
-    bot.inbox.put(None)
+    bot.inbox.put(None)  # serve_once returns True: the bot shuts down
     thread.join(10)
     assert not thread.is_alive()
 
@@ -43,35 +48,23 @@ def test_reconnects_after_a_drop(bot):
 
 
 def test_backend_storage(bot):
-    assert bot.namespace == "loopback_backend"
+    assert bot.namespace == f"{bot.mode}_backend"
     bot["token"] = "abc"
     assert bot["token"] == "abc"
 
 
-def test_loop_affine_backends_send_on_the_event_loop(tmp_path):
-    """With loop_affine = True, send_message always runs on the bot's event loop thread."""
-    import importlib.util
+def test_where_messages_are_sent(tmp_path):
+    bot, thread = start("AsyncLoopback", tmp_path)
+    sent_from = []
+    original = bot.send_message
 
-    spec = importlib.util.spec_from_file_location(
-        "loopback_example", os.path.join(HERE, "loopback", "loopback.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    def recording_send_message(msg):
+        sent_from.append(threading.current_thread().name)
+        original(msg)
 
-    class LoopAffineLoopback(module.LoopbackBackend):
-        loop_affine = True
-
-        def send_message(self, msg):
-            super().send_message(msg)
-            self.outbox.put(threading.current_thread().name)
-
-    config = config_from_dict(
-        {"BOT_DATA_DIR": str(tmp_path), "BOT_ADMINS": ("alice",), "BOT_IDENTITY": {}}
-    )
-    bot = LoopAffineLoopback(config)
-    try:
-        bot.send(bot.build_identifier("alice"), "hi")  # from the test's own thread
-        assert bot.outbox.get(timeout=5) == ("alice", "hi")
-        assert bot.outbox.get(timeout=5) == "errbot-loop"
-    finally:
-        bot.shutdown()
+    bot.send_message = recording_send_message
+    bot.inbox.put("alice: !echo hi")  # a plain command: it runs on a worker thread...
+    assert bot.outbox.get(timeout=5) == ("alice", "hi")
+    assert sent_from == ["errbot-loop"]  # ...but its reply is sent from the event loop
+    bot.inbox.put(None)
+    thread.join(10)

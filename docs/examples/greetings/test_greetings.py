@@ -62,4 +62,5 @@ def test_docstrings_are_the_help(testbot):
     assert reply.startswith("Greetings\n Say hello in several ways")
     assert "• !greet loudly - Two words for users: !greet loudly <name>" in reply
     assert "greet nothing" not in reply  # hidden=True
-    assert testbot.exec_command("!help hi") == "• !hi - The command is !hi, whatever the method is called."
+    reply = testbot.exec_command("!help hi")
+    assert reply == "• !hi - The command is !hi, whatever the method is called."

@@ -18,9 +18,7 @@ class Weather(BotPlugin):
         """The forecast for a city: !forecast <city>"""
         city = args.strip().lower()
         if city not in FORECASTS:
-            raise CommandError(
-                {"city": args, "known": sorted(FORECASTS)}, template="unknown_city"
-            )
+            raise CommandError({"city": args, "known": sorted(FORECASTS)}, template="unknown_city")
         return {"city": city.title(), **FORECASTS[city]}
 
     @botcmd

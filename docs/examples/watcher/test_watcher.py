@@ -64,4 +64,3 @@ def test_card(testbot):
     reply = testbot.exec_command("!status card")
     assert reply.startswith("Build #42\n All tests passed.")
     assert "│ branch   │ main  │" in reply
-

@@ -9,7 +9,7 @@ import logging
 import queue
 import threading
 
-from errbot.backends.base import Message, Person, Room
+from errbot.backends.base import Message, Person
 from errbot.core import ErrBot
 from errbot.rendering import text
 
