@@ -267,7 +267,7 @@ class BotPluginManager(StoreMixin):
             raise PluginConfigurationException(str(exc)) from exc
 
     def _start(self, plugin: BotPlugin, info: PluginInfo) -> None:
-        from errbot.templating import add_plugin_templates_path
+        from errbot.templating import add_plugin_templates_path, remove_plugin_templates_path
 
         if info.location is not None:
             templates = info.location.parent / "templates"
@@ -284,6 +284,9 @@ class BotPluginManager(StoreMixin):
                 if webserver is not None:
                     webserver.route_plugin(plugin)
                 plugin.callback_connect()
+            else:
+                # The plugin chose to stay inactive (e.g. TextCmds outside the console).
+                remove_plugin_templates_path(plugin.name)
         except Exception as exc:
             log.exception("Plugin %s failed to activate", plugin.name)
             self._safe_deactivate(plugin)

@@ -517,9 +517,13 @@ class TestBot:
         self.bot_thread.start()
         bot.push_message(f"{bot.prefix}echo ready")
         # Start-up replies (admin warnings, for instance) may arrive before "ready".
+        # The first reply waits for every plugin to activate; later ones (start-up warnings
+        # sent before "ready") are already queued.
+        wait = max(timeout, 30)
         for _ in range(60):
             try:
-                reply = bot.pop_message(timeout=max(timeout, 60))
+                reply = bot.pop_message(timeout=wait)
+                wait = max(timeout, 5)
             except Empty:
                 break
             if reply == "ready":

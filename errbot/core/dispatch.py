@@ -142,41 +142,52 @@ class CommandPipeline:
                 method = (registry.re_commands if is_regex else registry.commands).get(cmd)
                 if method is None:
                     return
-        if getattr(method, "_err_command_historize", True) and not is_regex:
+        meta = command_meta(method)
+        if not is_regex and meta.get("_err_command_historize", True):
             bot.history.record(msg.frm.person, cmd, args)
         flows = bot.flow_executor
         if flows is not None and flows.attach_context(msg, cmd):
             pass
-        elif getattr(method, "_err_command_flow_only", False):
+        elif meta.get("_err_command_flow_only", False):
             log.debug("%s is flow only, ignoring it outside a flow", cmd)
             return
         if is_regex:
             call_args: Any = match
         else:
             try:
-                call_args = split_arguments(method, args)
+                call_args = split_arguments(method, args, meta)
             except Exception as exc:
-                bot.send_simple_reply(
-                    msg, f"Sorry, I couldn't parse your arguments. {exc}"
-                )
+                bot.send_simple_reply(msg, f"Sorry, I couldn't parse your arguments. {exc}")
                 return
         # Read at every command, as Errbot does: plugin tests change these at run time.
         config = bot.bot_config
         private = _diverted(cmd, getattr(config, "DIVERT_TO_PRIVATE", ()))
         threaded = _diverted(cmd, getattr(config, "DIVERT_TO_THREAD", ()))
-        invocation = Invocation(bot, msg, cmd, method, call_args, private, threaded)
+        invocation = Invocation(bot, msg, cmd, method, call_args, private, threaded, meta)
         runtime = bot.runtime
+        owner = plugin_of(method)
+        if owner is not None:
+            bot.metrics.command_dispatched(owner, cmd)
         if is_async_callable(method):
             runtime.spawn(invocation.run_async())
-        elif getattr(method, "_err_command_admin_only", False) and runtime.pool is not None:
-            # Admin commands (plugin management) get their own thread so a pool full of
+        elif meta.get("_err_command_admin_only", False) and runtime.pool is not None:
+            # Admin commands (plugin management) get their own lane so a pool full of
             # slow user commands can never lock an admin out.
             bot.run_admin_command(invocation.run_sync)
         else:
             runtime.submit(invocation.run_sync)
-        owner = plugin_of(method)
-        if owner is not None:
-            bot.metrics.command_dispatched(owner, cmd)
+
+
+_NO_META: dict[str, Any] = {}
+
+
+def command_meta(method: Any) -> dict[str, Any]:
+    """The ``_err_*`` marks of a command, read from its function's ``__dict__``.
+
+    A dict look-up per attribute instead of a bound-method attribute look-up each time.
+    """
+    function = getattr(method, "__func__", method)
+    return getattr(function, "__dict__", _NO_META)
 
 
 def _diverted(cmd: str, setting: Any) -> bool:
@@ -188,10 +199,12 @@ def _diverted(cmd: str, setting: Any) -> bool:
     return ALL_COMMANDS in setting or cmd in setting
 
 
-def split_arguments(method: Any, args: str) -> Any:
+def split_arguments(method: Any, args: str, meta: dict[str, Any] | None = None) -> Any:
     """Apply the command's ``split_args_with`` (section 1.3)."""
-    splitter = getattr(method, "_err_command_split_args_with", "")
-    if splitter == "" or getattr(method, "_err_arg_command", False):
+    if meta is None:
+        meta = command_meta(method)
+    splitter = meta.get("_err_command_split_args_with", "")
+    if splitter == "" or meta.get("_err_arg_command", False):
         return args
     if splitter is None:
         return args.split()

@@ -37,13 +37,18 @@ class Invocation:
         args: Any,
         private: bool,
         threaded: bool,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         self.bot = bot
         self.msg = msg
         self.cmd = cmd
         self.method = method
         self.args = args
-        self.template: str | None = getattr(method, "_err_command_template", None)
+        self.template: str | None = (
+            meta.get("_err_command_template")
+            if meta is not None
+            else getattr(method, "_err_command_template", None)
+        )
         self.private = private
         self.threaded = threaded
 
@@ -55,7 +60,9 @@ class Invocation:
     def _send(self, value: Any, template: str | None) -> None:
         if not value:
             return
-        if template and isinstance(value, Mapping):
+        if type(value) is str:
+            text = value
+        elif template and isinstance(value, Mapping):
             owner = getattr(self.method, "__self__", None)
             text = self.bot.render_template(template, value, getattr(owner, "name", None))
         else:
@@ -84,7 +91,9 @@ class Invocation:
         """Run a plain or generator command on the calling (worker) thread."""
         try:
             result = self.method(self.msg, self.args)
-            if inspect.isgenerator(result):
+            if type(result) is str or result is None:
+                self._send(result, self.template)
+            elif inspect.isgenerator(result):
                 for item in result:
                     self.reply(item)
             elif inspect.isawaitable(result):

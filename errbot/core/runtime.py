@@ -8,7 +8,7 @@ entry point here is safe to call from any thread.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
 import inspect
 import logging
 import threading
@@ -67,6 +67,9 @@ class Runtime:
         self._idle = threading.Condition()
         self._background: SerialLane | None = None
         self._inflight = 0
+        self._tracking = False
+        self._incoming: collections.deque[Coroutine[Any, Any, Any]] = collections.deque()
+        self._drain_scheduled = False
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -106,8 +109,16 @@ class Runtime:
             if threading.get_ident() != self._thread_id:
                 self._thread.join(timeout)
 
+    def track_idle(self) -> None:
+        """Count work in flight from now on, so that `wait_idle` can be used (the console
+        does); off by default because it costs two lock round-trips per command."""
+        self._tracking = True
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no submitted plugin code is running or queued; False on timeout."""
+        """Wait until no submitted plugin code is running or queued; False on timeout.
+
+        Only meaningful after `track_idle`; otherwise returns True at once.
+        """
         with self._idle:
             return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
@@ -162,9 +173,11 @@ class Runtime:
         """Run plain code on the pool, or inline when the bot is not asynchronous."""
         if self.pool is None:
             fn(*args)
-        else:
+        elif self._tracking:
             self._begin()
             self.pool.submit(self._tracked, fn, *args)
+        else:
+            self.pool.submit(fn, *args)
 
     def submit_background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run plain code off the loop: on the pool, or on a lane when there is no pool."""
@@ -177,17 +190,35 @@ class Runtime:
 
     def submit_to(self, lane: Any, fn: Callable[..., Any], *args: Any) -> None:
         """Run plain code on a given lane (anything with ``submit``), tracked for wait_idle."""
-        self._begin()
-        lane.submit(self._tracked, fn, *args)
+        if self._tracking:
+            self._begin()
+            lane.submit(self._tracked, fn, *args)
+        else:
+            lane.submit(fn, *args)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any] | None:
-        """Run a coroutine on the loop. Returns a future unless called from the loop itself."""
-        self._begin()
-        tracked = self._tracked_coro(coro)
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine on the loop, from any thread.
+
+        Coroutines from other threads are queued and handed over in batches: one wake-up of
+        the loop per batch instead of one future and one wake-up per coroutine.
+        """
+        if self._tracking:
+            self._begin()
+            coro = self._tracked_coro(coro)
         if self.in_loop():
-            self.loop.create_task(tracked)
-            return None
-        return asyncio.run_coroutine_threadsafe(tracked, self.loop)
+            self.loop.create_task(coro)
+            return
+        self._incoming.append(coro)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.loop.call_soon_threadsafe(self._drain_incoming)
+
+    def _drain_incoming(self) -> None:
+        self._drain_scheduled = False
+        incoming = self._incoming
+        create_task = self.loop.create_task
+        while incoming:
+            create_task(incoming.popleft())
 
     def run_sync(self, awaitable: Awaitable[Any], timeout: float | None = None) -> Any:
         """Wait for ``awaitable`` from a thread that is not the loop's."""

@@ -28,7 +28,7 @@ class WorkerPool:
         self.size = size
         self._name = name
         self._queue: SimpleQueue[Any] = SimpleQueue()
-        self._idle = threading.Semaphore(0)
+        self._idle = 0  # threads waiting for work; changed under _lock
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -38,16 +38,18 @@ class WorkerPool:
         if self._closed:
             raise RuntimeError("the worker pool is shut down")
         self._queue.put((fn, args))
-        if self._idle.acquire(blocking=False):
-            return
-        if len(self._threads) < self.size:
-            with self._lock:
-                if len(self._threads) < self.size:
-                    thread = threading.Thread(
-                        target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
-                    )
-                    self._threads.append(thread)
-                    thread.start()
+        with self._lock:
+            # Each idle worker is counted once, so a burst starts as many threads as it needs.
+            if self._idle > 0:
+                self._idle -= 1
+                return
+            if len(self._threads) >= self.size:
+                return
+            thread = threading.Thread(
+                target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+        thread.start()
 
     @property
     def pending(self) -> int:
@@ -55,19 +57,22 @@ class WorkerPool:
 
     def _work(self) -> None:
         get = self._queue.get
+        lock = self._lock
         while True:
             item = get()
             if item is _STOP:
                 return
             fn, args = item
-            self.busy += 1
+            with lock:
+                self.busy += 1
             try:
                 fn(*args)
             except BaseException:  # a worker must survive whatever plugin code does
                 log.exception("Uncaught error in worker thread running %r", fn)
             finally:
-                self.busy -= 1
-            self._idle.release()
+                with lock:
+                    self.busy -= 1
+                    self._idle += 1
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop accepting work, let idle threads exit; hung threads are abandoned (daemons)."""

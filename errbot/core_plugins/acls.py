@@ -58,6 +58,13 @@ class ACLS(BotPlugin):
 
     def denial(self, msg: Message, cmd: str, args: Any, method: Any) -> str | None:
         """Why ``msg.frm`` may not run ``cmd`` here, or None when it may."""
+        config = self._bot.bot_config
+        if (
+            not config.ACCESS_CONTROLS
+            and not config.ACCESS_CONTROLS_DEFAULT
+            and not getattr(method, "_err_command_admin_only", False)
+        ):
+            return None  # nothing configured restricts this command
         owner = getattr(method, "__self__", None)
         plugin_name = getattr(owner, "name", type(owner).__name__)
         acl = self.access_rules(plugin_name, cmd)
