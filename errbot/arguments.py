@@ -114,10 +114,15 @@ class ArgumentParser(argparse.ArgumentParser):
         )
 
 
+# Text that shlex would split exactly like str.split(): ASCII, no quotes, backslashes or
+# comment marks, and no whitespace other than the four shlex knows.
+_SHLEX_FREE = re.compile(r"[^'\"\\#\x0b\x0c\x1c-\x1f\x80-\U0010ffff]*\Z").match
+
+
 def sanitize_arguments(text: str) -> str:
     """Undo the typographic replacements chat clients apply to typed arguments."""
     replacements = ARG_BOTCMD_CHARACTER_REPLACEMENTS
-    if not replacements:
+    if not replacements or text.isascii() and all(key not in text for key in replacements):
         return text
     # Built on each call because plugins may change the table at run time; `re` caches it.
     pattern = re.compile("|".join(re.escape(key) for key in replacements))
@@ -133,7 +138,9 @@ def parse_arg_command(
     texts to send to the user instead of running the command.
     """
     try:
-        words = shlex.split(sanitize_arguments(text))
+        text = sanitize_arguments(text)
+        # shlex only matters when quoting or escaping is present.
+        words = text.split() if _SHLEX_FREE(text) else shlex.split(text)
         return parser.parse_args(words), ()
     except ArgumentParseError as error:
         return None, (f"I couldn't parse the arguments; {error}", parser.format_usage())

@@ -124,7 +124,7 @@ def test_asuser_speaks_as_a_normal_user_and_asadmin_restores(console: Console) -
     assert console.ask("!asuser @carol") == "You are now: @carol."
     assert "string representation is '@carol'" in console.ask("!whoami")
     assert console.ask("!asadmin") == "You are now an admin: @admin."
-    assert console.ask("!log tail") == "No log is configured, please define BOT_LOG_FILE in config.py"
+    assert console.ask("!log tail").startswith("No log is configured")
 
 
 def test_a_user_in_a_room_speaks_as_an_occupant(console: Console) -> None:

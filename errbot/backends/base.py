@@ -186,6 +186,29 @@ class UserNotUniqueError(Exception):
 # -- messages ---------------------------------------------------------------------------------
 
 
+_PERSON = "person"
+_ROOM = "room"
+_OTHER = "other"
+_KINDS: dict[type, str] = {}
+
+
+def _kind_of(identifier: Any) -> str:
+    """Person, Room or other, remembered per class: isinstance on an ABC is slow, and every
+    message asks several times."""
+    cls = type(identifier)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if isinstance(identifier, Person):
+            kind = _PERSON
+        elif isinstance(identifier, Room):
+            kind = _ROOM
+        else:
+            kind = _OTHER
+        if identifier.__class__ is cls and len(_KINDS) < 4096:  # not for proxies or mocks
+            _KINDS[cls] = kind
+    return kind
+
+
 class Message:
     """A chat message, incoming or outgoing. The body is Markdown.
 
@@ -316,12 +339,12 @@ class Message:
     @property
     def is_direct(self) -> bool:
         """Whether the message is addressed to a person."""
-        return isinstance(self._to, Person)
+        return _kind_of(self._to) is _PERSON
 
     @property
     def is_group(self) -> bool:
         """Whether the message is addressed to a room."""
-        return isinstance(self._to, Room)
+        return _kind_of(self._to) is _ROOM
 
     @property
     def is_threaded(self) -> bool:

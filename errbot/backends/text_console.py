@@ -3,8 +3,8 @@
 `run_console` owns the terminal while the bot serves: it reads messages with a prompt (history,
 tab completion of command names, a multi-line mode) and hands them to the backend. Everything
 else that reaches the terminal meanwhile (replies from slow commands and pollers, log lines,
-a plugin's ``print``) goes through one `StdoutProxy`, which erases the prompt, prints the text
-and draws the prompt again with what was being typed, so the input line is never broken.
+a plugin's ``print``) goes through one `TerminalWriter`, which erases the prompt, prints the
+text and draws the prompt again with what was being typed, so the input line is never broken.
 
 prompt_toolkit is the ``text`` extra; `TextBackend` only imports this module once it knows
 prompt_toolkit is installed.
@@ -12,16 +12,20 @@ prompt_toolkit is installed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import create_app_session
+from prompt_toolkit.application import create_app_session, get_app_or_none, run_in_terminal
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
@@ -29,8 +33,7 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import create_input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.output import create_output
-from prompt_toolkit.patch_stdout import StdoutProxy
+from prompt_toolkit.output import Output, create_output
 from prompt_toolkit.styles import Style
 
 from errbot.rendering import ansi
@@ -133,20 +136,20 @@ def _same_terminal(stream: Any, terminal: TextIO) -> bool:
 
 
 @contextlib.contextmanager
-def _through(proxy: StdoutProxy, terminal: TextIO) -> Iterator[None]:
-    """Send log records, ``print`` and the bot's replies meant for ``terminal`` via ``proxy``."""
+def _through(writer: TerminalWriter, terminal: TextIO) -> Iterator[None]:
+    """Send log records, ``print`` and the bot's replies meant for ``terminal`` via ``writer``."""
     handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(
             handler, logging.FileHandler
         ):
             if _same_terminal(handler.stream, terminal):
-                handlers.append((handler, handler.setStream(proxy)))  # type: ignore[arg-type]
+                handlers.append((handler, handler.setStream(writer)))  # type: ignore[arg-type]
     saved_out, saved_err = sys.stdout, sys.stderr
     if _same_terminal(sys.stdout, terminal):
-        sys.stdout = proxy  # type: ignore[assignment]
+        sys.stdout = writer  # type: ignore[assignment]
     if _same_terminal(sys.stderr, terminal):
-        sys.stderr = proxy  # type: ignore[assignment]
+        sys.stderr = writer  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -204,22 +207,108 @@ def _continuation(width: int, line_number: int, wrap_count: int) -> StyleAndText
     return [("class:continuation", "... ".rjust(width))]
 
 
+class TerminalWriter:
+    """A file-like object printing above the prompt, from any thread.
+
+    Whatever is written is handed to the prompt's event loop, which prints it at once when no
+    prompt is on screen, and otherwise erases the prompt, prints and draws the prompt again
+    (`run_in_terminal`). Deciding and printing on the loop's own thread leaves no window in
+    which text could land in the middle of a prompt being drawn. Text is sent on by whole
+    lines (or on flush), so a ``print`` is never split across redraws.
+    """
+
+    def __init__(self, output: Output, loop: asyncio.AbstractEventLoop) -> None:
+        self._output = output
+        self._loop: asyncio.AbstractEventLoop | None = loop
+        # run_in_terminal finds the running prompt through the context of the loop's task.
+        self._context = contextvars.copy_context()
+        self._lock = threading.Lock()
+        self._partial: list[str] = []
+        self._pending: deque[str] = deque()
+
+    def write(self, data: str) -> int:
+        with self._lock:
+            if "\n" not in data:
+                self._partial.append(data)
+                return len(data)
+            head, tail = data.rsplit("\n", 1)
+            text = "".join(self._partial) + head + "\n"
+            self._partial = [tail] if tail else []
+        self._send(text)
+        return len(data)
+
+    def flush(self) -> None:
+        with self._lock:
+            text = "".join(self._partial)
+            self._partial = []
+        if text:
+            self._send(text)
+
+    def _send(self, text: str) -> None:
+        self._pending.append(text)
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._print_pending, context=self._context)
+                return
+            except RuntimeError:  # the loop has just been closed
+                pass
+        self._print_now()
+
+    def _print_pending(self) -> None:
+        app = get_app_or_none()
+        if app is not None and app.is_running:
+            run_in_terminal(self._print_now)
+        else:
+            self._print_now()
+
+    def _print_now(self) -> None:
+        with self._lock:
+            chunks = []
+            while self._pending:
+                chunks.append(self._pending.popleft())
+            if chunks:
+                self._output.enable_autowrap()
+                self._output.write_raw("".join(chunks))
+                self._output.flush()
+
+    def close(self) -> None:
+        """From now on print directly (the prompt is gone); print what is still queued."""
+        self._loop = None
+        self.flush()
+        self._print_now()
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._output.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return self._output.encoding()
+
+
 def run_console(backend: TextBackend, stdin: TextIO, stdout: TextIO) -> bool:
     """Serve the bot on the terminal until Ctrl-D (returns False) or Ctrl-C (returns True)."""
-    with create_app_session(input=create_input(stdin), output=create_output(stdout)):
-        proxy = StdoutProxy(raw=True)
-        try:
-            with _through(proxy, stdout):
-                backend.redirect_output(proxy)
-                try:
-                    return _prompt_loop(backend)
-                finally:
-                    backend.redirect_output(None)
-        finally:
-            proxy.close()
+    with create_app_session(input=create_input(stdin), output=create_output(stdout)) as app:
+        return asyncio.run(_serve(backend, app.output, stdout))
 
 
-def _prompt_loop(backend: TextBackend) -> bool:
+async def _serve(backend: TextBackend, output: Output, stdout: TextIO) -> bool:
+    writer = TerminalWriter(output, asyncio.get_running_loop())
+    try:
+        with _through(writer, stdout):
+            backend.redirect_output(writer)
+            try:
+                return await _prompt_loop(backend)
+            finally:
+                backend.redirect_output(None)
+    finally:
+        writer.close()
+
+
+async def _prompt_loop(backend: TextBackend) -> bool:
     session: PromptSession[str] = PromptSession(
         history=_history(backend),
         completer=CommandCompleter(backend),
@@ -233,7 +322,7 @@ def _prompt_loop(backend: TextBackend) -> bool:
     backend.write_conversation(ansi().convert(intro(backend)))
     while True:
         try:
-            text = session.prompt(lambda: _message(backend))
+            text = await session.prompt_async(lambda: _message(backend))
         except EOFError:  # Ctrl-D
             return False
         except KeyboardInterrupt:  # Ctrl-C
