@@ -93,6 +93,15 @@ class BotPluginManager(StoreMixin):
         if CONFIGS not in self:
             self[CONFIGS] = {}
 
+    @property
+    def _extra_plugin_dir(self) -> list[str]:
+        """Errbot's attribute name; its own tests set it, then call update_plugin_places."""
+        return self.extra_plugin_dir
+
+    @_extra_plugin_dir.setter
+    def _extra_plugin_dir(self, value: Any) -> None:
+        self.extra_plugin_dir = _as_list(value)
+
     # -- discovery --------------------------------------------------------------------
     def update_plugin_places(self, path_list: Iterable[str] = ()) -> dict[str, str]:
         """Discover and instantiate every plugin under the known places; return new errors."""

@@ -488,14 +488,15 @@ class TestCallbacks:
         room = bot.query_room("cbroom")
         room.join()
         joined = recorders["CbC"].wait_for("room_joined", lambda args: args[0].name == "cbroom")
-        assert joined[1][1] == bot.bot_identifier
+        # As in Errbot's Test backend: the bot's own occupant, named after BOT_IDENTITY.
+        assert joined[1][1] == TestOccupant("err", room)
         assert joined[1][2] is None
         room.topic = "a new topic"
         topic = recorders["CbC"].wait_for("room_topic", lambda args: args[0].name == "cbroom")
         assert topic[1][0].topic == "a new topic"
         room.leave()
         left = recorders["CbC"].wait_for("room_left", lambda args: args[0].name == "cbroom")
-        assert left[1][1] == bot.bot_identifier
+        assert left[1][1] == TestOccupant("err", room)
         order = self.order_of(recorders, "room_left", lambda args: args[0].name == "cbroom")
         assert order == ["CbB", "CbRaise", "CbA", "CbC"]
 

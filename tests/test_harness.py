@@ -188,4 +188,4 @@ def test_rooms_and_presence_are_available(testbot):
     assert names == ["testroom"]
     room = testbot.bot.query_room("testroom")
     assert room.joined and room.exists
-    assert [o.person for o in room.occupants] == ["Err"]
+    assert [o.person for o in room.occupants] == ["err"]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from errbot.backends.text import TextOccupant, TextPerson, TextRoom
+from errbot.backends.text import TextBackend, TextOccupant, TextPerson, TextRoom
 from errbot.bootstrap import setup_bot
 from errbot.settings import config_from_dict
 
@@ -42,7 +42,7 @@ IDENTIFIER_ERROR = (
 
 
 @pytest.fixture
-def backend(tmp_path: Path) -> Iterator[object]:
+def backend(tmp_path: Path) -> Iterator[TextBackend]:
     bot = setup_bot(
         "Text",
         config_from_dict(
@@ -53,7 +53,7 @@ def backend(tmp_path: Path) -> Iterator[object]:
     bot.shutdown()
 
 
-def test_identifiers_round_trip_through_their_text_form(backend: object) -> None:
+def test_identifiers_round_trip_through_their_text_form(backend: TextBackend) -> None:
     person = backend.build_identifier("@alice")
     room = backend.build_identifier("#dev")
     occupant = backend.build_identifier("#dev/alice")
@@ -67,26 +67,39 @@ def test_identifiers_round_trip_through_their_text_form(backend: object) -> None
 
 
 @pytest.mark.parametrize("text", ["alice", "alice@example.com", "", "@", "#"])
-def test_other_identifiers_are_refused(backend: object, text: str) -> None:
+def test_other_identifiers_are_refused(backend: TextBackend, text: str) -> None:
     with pytest.raises(ValueError) as error:
         backend.build_identifier(text)
     assert str(error.value) == IDENTIFIER_ERROR
 
 
-def test_identifiers_pickle_as_text(backend: object) -> None:
+def test_identifiers_pickle_as_text(backend: TextBackend) -> None:
     occupant = backend.build_identifier("#dev/alice")
     copy = pickle.loads(pickle.dumps(occupant))
     assert copy == occupant and copy.room is occupant.room
     assert pickle.loads(pickle.dumps(backend.build_identifier("@bob"))) == TextPerson("bob")
 
 
-def test_the_console_starts_as_the_admin(backend: object) -> None:
+def test_mentions_in_console_messages_reach_callback_mention(
+    backend: TextBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        backend,
+        "callback_mention",
+        lambda msg, people: seen.append((msg.body, [str(p) for p in people])),
+    )
+    backend.send_console_message("hello @alice and @bob.smith. Mail a@b.c")
+    assert seen == [("hello @alice and @bob.smith. Mail a@b.c", ["@alice", "@bob.smith"])]
+
+
+def test_the_console_starts_as_the_admin(backend: TextBackend) -> None:
     assert backend.user == TextPerson("boss")
     assert backend.is_admin(backend.user)
     assert not backend.is_admin(TextPerson("luser"))
 
 
-def test_room_replies_go_to_the_room_and_private_ones_to_the_person(backend: object) -> None:
+def test_room_replies_go_to_the_room_and_private_ones_to_the_person(backend: TextBackend) -> None:
     frm = backend.build_identifier("#dev/alice")
     msg = backend.build_message("hello")
     msg.frm, msg.to = frm, frm.room
@@ -232,7 +245,7 @@ class Screen:
 class Terminal:
     """`errbot -T` on a pseudo-terminal: type keys, watch the screen."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, **env: str) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self.process = subprocess.Popen(
@@ -241,7 +254,7 @@ class Terminal:
             stdin=slave,
             stdout=slave,
             stderr=slave,
-            env={**os.environ, "TERM": "xterm", "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "TERM": "xterm", "PYTHONUNBUFFERED": "1", **env},
             start_new_session=True,
         )
         os.close(slave)
@@ -431,7 +444,9 @@ def test_replies_and_logs_arriving_while_typing_keep_the_input_line(
         lines = terminal.wait_prompt("!ech")
         assert any("the gate log line" in line for line in lines)
         assert lines.index("the gate opened") < len(lines) - 1
-        terminal.type("\t typed meanwhile\r")
+        terminal.type("\t")
+        terminal.wait_prompt("!echo")
+        terminal.type(" typed meanwhile\r")
         terminal.wait_line("typed meanwhile")
         terminal.type("\x04")
         assert terminal.wait_exit() == 0
@@ -455,5 +470,41 @@ def test_without_demo_mode_every_rendering_is_shown(bot_dir: Path) -> None:
         assert "*labelled*" in lines  # the Markdown source
         assert "<p><em>labelled</em></p>" in "".join(lines)  # the HTML
         assert "_labelled_" in lines  # the IM text
+    finally:
+        terminal.close()
+
+
+def test_the_dark_theme_colours_the_prompt(bot_dir: Path) -> None:
+    config = bot_dir / "config.py"
+    config.write_text(config.read_text() + 'TEXT_COLOR_THEME = "dark"\n')
+    terminal = Terminal(bot_dir)
+    try:
+        terminal.wait_prompt()
+        assert "\x1b[0;91;1m[@CHANGE_ME" in terminal.text  # bright red: the admin speaks
+        terminal.type("!asuser\r")
+        terminal.wait_line("You are now: @luser.")
+        terminal.wait_for(lambda lines: "@luser ➡" in _last(lines), "the user's prompt")
+        assert "\x1b[0;92;1m[@luser" in terminal.text  # bright green: a user speaks
+    finally:
+        terminal.close()
+
+
+def test_without_prompt_toolkit_the_console_reads_plain_lines(
+    bot_dir: Path, tmp_path: Path
+) -> None:
+    hidden = tmp_path / "hidden"
+    (hidden / "prompt_toolkit").mkdir(parents=True)
+    (hidden / "prompt_toolkit" / "__init__.py").write_text(
+        "raise ImportError('prompt_toolkit is hidden by the test')\n"
+    )
+    terminal = Terminal(bot_dir, PYTHONPATH=str(hidden))
+    try:
+        terminal.wait_prompt()
+        assert any("pip install 'errbot[text]'" in line for line in terminal.screen)
+        terminal.type("!echo plain\r")
+        terminal.wait_line("plain")
+        terminal.wait_prompt()
+        terminal.type("\x04")
+        assert terminal.wait_exit() == 0
     finally:
         terminal.close()

@@ -209,7 +209,7 @@ class TestRoom(Room):
         stored = self._stored()
         if stored is None or self._bot is None:
             return False
-        me = self._bot.bot_identifier.person
+        me = self._bot.room_nick
         return any(o.person == me for o in stored._occupants)
 
     def create(self) -> None:
@@ -236,9 +236,10 @@ class TestRoom(Room):
             self.create()
         room = self._stored()
         assert room is not None  # created just above
-        room._occupants.append(TestOccupant(self._bot.bot_identifier.person, room))
+        me = TestOccupant(self._bot.room_nick, room)
+        room._occupants.append(me)
         log.info("Joined room %s", self)
-        self._bot.callback_room_joined(room, self._bot.bot_identifier)
+        self._bot.callback_room_joined(room, me)
 
     def leave(self, reason: str | None = None) -> None:
         if self._bot is None or not self.joined:
@@ -246,10 +247,10 @@ class TestRoom(Room):
             return
         room = self._stored()
         assert room is not None  # joined implies stored
-        me = self._bot.bot_identifier.person
-        room._occupants = [o for o in room._occupants if o.person != me]
+        nick = self._bot.room_nick
+        room._occupants = [o for o in room._occupants if o.person != nick]
         log.info("Left room %s", self)
-        self._bot.callback_room_left(room, self._bot.bot_identifier)
+        self._bot.callback_room_left(room, TestOccupant(nick, room))
 
     @property
     def topic(self) -> str | None:
@@ -423,6 +424,11 @@ class TestBackend(ErrBot):
         self._rooms = []
 
     @property
+    def room_nick(self) -> str:
+        """How the bot appears in rooms: its BOT_IDENTITY username ("err"), as in Errbot."""
+        return str(self.bot_config.BOT_IDENTITY.get("username", "err"))
+
+    @property
     def mode(self) -> str:
         return "test"
 
@@ -585,14 +591,16 @@ class TestBot:
         reply = self.bot.pop_message(timeout=timeout)
         assert response in reply, f"{response} not in {reply}."
 
-    def assertCommand(self, command: str, response: str, timeout: float = 5) -> None:
+    def assertCommand(
+        self, command: str, response: str, timeout: float = 5, dedent: bool = False
+    ) -> None:
         """Deprecated alias of assertInCommand."""
         import warnings
 
         warnings.warn(
             "assertCommand is deprecated, use assertInCommand", DeprecationWarning, stacklevel=2
         )
-        self.assertInCommand(command, response, timeout)
+        self.assertInCommand(command, response, timeout, dedent)
 
     def assertCommandFound(self, command: str, timeout: float = 5) -> None:
         """Assert ``command`` exists (its reply does not say "not found")."""
@@ -618,9 +626,9 @@ class FullStackTest(unittest.TestCase, TestBot):
     def setUp(
         self,
         extra_plugin_dir: Any = None,
-        extra_test_file: str | None = None,
         loglevel: int = logging.DEBUG,
         extra_config: dict[str, Any] | None = None,
+        extra_test_file: str | None = None,
     ) -> None:
         if extra_plugin_dir is None:
             if extra_test_file is not None:

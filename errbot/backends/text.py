@@ -23,12 +23,12 @@ which the core plugin TextCmds changes (``!inroom``, ``!inperson``, ``!asuser``,
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import logging
 import re
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from errbot.backends.base import (
@@ -58,7 +58,7 @@ TYPED_ANSWER_WAIT = 5.0
 PIPED_EXIT_WAIT = 30.0
 INTERACTIVE_EXIT_WAIT = 5.0
 
-_MENTION = re.compile(r"(?<![\w@])@(\w[\w.\-]*)")
+_MENTION = re.compile(r"(?<![\w@])@(\w(?:[\w.\-]*\w)?)")
 
 # ANSI colours of the labelled renderings (TEXT_DEMO_MODE = False), per TEXT_COLOR_THEME.
 _BAR_COLOURS = {"light": "\x1b[34m", "dark": "\x1b[96m"}
@@ -406,7 +406,8 @@ class TextBackend(ErrBot):
 
     # -- serving -------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        interactive = self.interactive and self._prompt_available()
+        console = self._console() if self.interactive else None
+        interactive = console is not None
         interrupted = False
         try:
             if not self.rooms():
@@ -414,10 +415,8 @@ class TextBackend(ErrBot):
                 self.query_room(DEFAULT_ROOM).join()
             self.connect_callback()
             self.callback_presence(Presence(identifier=self.user, status=ONLINE))
-            if interactive:
-                from errbot.backends.text_console import run_console
-
-                interrupted = run_console(self, self._stdin, self._stdout)
+            if console is not None:
+                interrupted = console(self, self._stdin, self._stdout)
             else:
                 self._serve_lines()
         except KeyboardInterrupt:
@@ -427,14 +426,19 @@ class TextBackend(ErrBot):
                 INTERACTIVE_EXIT_WAIT if interactive else PIPED_EXIT_WAIT
             ))
 
-    def _prompt_available(self) -> bool:
-        if importlib.util.find_spec("prompt_toolkit") is not None:
-            return True
-        log.warning(
-            "The interactive console needs prompt_toolkit (pip install 'errbot[text]'); "
-            "falling back to a plain line reader."
-        )
-        return False
+    @staticmethod
+    def _console() -> Callable[[TextBackend, TextIO, TextIO], bool] | None:
+        """The prompt_toolkit console, or None (with a warning) when it is not installed."""
+        try:
+            from errbot.backends.text_console import run_console
+        except ImportError as exc:
+            log.warning(
+                "The interactive console needs prompt_toolkit (pip install 'errbot[text]'): "
+                "%s. Reading plain lines instead.",
+                exc,
+            )
+            return None
+        return run_console
 
     def _serve_lines(self) -> None:
         """One line, one message (in multi-line mode, a blank line ends a message)."""

@@ -65,7 +65,6 @@ class ErrBot(Backend, StoreMixin):
     def __init__(self, bot_config: Any) -> None:
         super().__init__(bot_config)
         self.bot_config = bot_config
-        self.prefix: str = getattr(bot_config, "BOT_PREFIX", "!")
         self.runtime = Runtime(
             pool_size=int(getattr(bot_config, "BOT_ASYNC_POOLSIZE", 10) or 10),
             use_pool=bool(getattr(bot_config, "BOT_ASYNC", True)),
@@ -91,6 +90,15 @@ class ErrBot(Backend, StoreMixin):
         self.message_size_limit = DEFAULT_SIZE_LIMIT
         self.set_message_size_limit()
         self.runtime.start()
+
+    @property
+    def prefix(self) -> str:
+        """BOT_PREFIX, read from the configuration each time (tests change it at run time)."""
+        return getattr(self.bot_config, "BOT_PREFIX", "!")
+
+    @prefix.setter
+    def prefix(self, value: str) -> None:
+        self.bot_config.BOT_PREFIX = value
 
     # -- wiring ---------------------------------------------------------------------
     @property

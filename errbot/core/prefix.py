@@ -16,30 +16,51 @@ class CommandText(NamedTuple):
 class PrefixParser:
     """Strips the bot's prefixes from a message body, per section 6.1 of the contract."""
 
-    __slots__ = ("prefix", "alt_prefixes", "separators", "caseless", "optional_in_private")
+    __slots__ = ("_config", "_alts_source", "_alts")
 
     def __init__(self, config: Any) -> None:
-        self.prefix: str = config.BOT_PREFIX
-        alts = tuple(getattr(config, "BOT_ALT_PREFIXES", ()) or ())
-        self.caseless: bool = bool(getattr(config, "BOT_ALT_PREFIX_CASEINSENSITIVE", False))
-        if self.caseless:
-            alts = tuple(a.lower() for a in alts)
-        # Longest first, so "errbot2" wins over "errbot".
-        self.alt_prefixes: tuple[str, ...] = tuple(sorted(alts, key=len, reverse=True))
-        self.separators: tuple[str, ...] = tuple(
-            getattr(config, "BOT_ALT_PREFIX_SEPARATORS", ()) or ()
-        )
-        self.optional_in_private: bool = bool(
-            getattr(config, "BOT_PREFIX_OPTIONAL_ON_CHAT", False)
-        )
+        # The settings are read at every message, as in Errbot: plugin tests change
+        # bot_config.BOT_PREFIX and friends while the bot runs.
+        self._config = config
+        self._alts_source: Any = None
+        self._alts: tuple[str, ...] = ()
+
+    @property
+    def prefix(self) -> str:
+        return self._config.BOT_PREFIX
+
+    @property
+    def caseless(self) -> bool:
+        return bool(getattr(self._config, "BOT_ALT_PREFIX_CASEINSENSITIVE", False))
+
+    @property
+    def separators(self) -> tuple[str, ...]:
+        return tuple(getattr(self._config, "BOT_ALT_PREFIX_SEPARATORS", ()) or ())
+
+    @property
+    def optional_in_private(self) -> bool:
+        return bool(getattr(self._config, "BOT_PREFIX_OPTIONAL_ON_CHAT", False))
+
+    @property
+    def alt_prefixes(self) -> tuple[str, ...]:
+        """Longest first, so "errbot2" wins over "errbot"; recomputed when the setting changes."""
+        source = (getattr(self._config, "BOT_ALT_PREFIXES", ()) or (), self.caseless)
+        if source != self._alts_source:
+            alts = tuple(source[0])
+            if source[1]:
+                alts = tuple(a.lower() for a in alts)
+            self._alts = tuple(sorted(alts, key=len, reverse=True))
+            self._alts_source = source
+        return self._alts
 
     def parse(self, body: str, is_direct: bool) -> CommandText:
         text = body
         prefixed = False
         candidate = False
-        if self.alt_prefixes:
+        alt_prefixes = self.alt_prefixes
+        if alt_prefixes:
             probe = text.lower() if self.caseless else text
-            for alt in self.alt_prefixes:
+            for alt in alt_prefixes:
                 if probe.startswith(alt):
                     text = text[len(alt) :]
                     for separator in self.separators:
@@ -49,7 +70,8 @@ class PrefixParser:
                     break
         if not prefixed and is_direct and self.optional_in_private:
             candidate = True
-        if text.startswith(self.prefix):
-            text = text[len(self.prefix) :]
+        prefix = self._config.BOT_PREFIX
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
             prefixed = True
         return CommandText(text.strip(), prefixed, prefixed or candidate)

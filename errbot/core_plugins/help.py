@@ -109,7 +109,7 @@ class Help(BotPlugin):
     # -- commands ---------------------------------------------------------------------
     @botcmd(template="about")
     def about(self, msg: Message, args: str) -> dict[str, Any]:
-        """Tell which version of Errbot this is, with links and credits."""
+        """Return information about this Errbot instance and version"""
         return {
             "version": VERSION,
             "python": platform.python_version(),
