@@ -247,6 +247,52 @@ def _check_data_dir(config: Config) -> None:
         )
 
 
+ACL_RULES = {
+    "allowusers": "patterns",
+    "denyusers": "patterns",
+    "allowrooms": "patterns",
+    "denyrooms": "patterns",
+    "allowargs": "patterns",
+    "denyargs": "patterns",
+    "allowprivate": "bool",
+    "allowmuc": "bool",
+}
+
+
+def _check_acl_rules(where: str, rules: Any) -> None:
+    if not isinstance(rules, Mapping):
+        raise ConfigError(
+            f"{where} must be a dict of rules such as {{'allowusers': ('alice',)}}, "
+            f"not {rules!r}."
+        )
+    for rule, value in rules.items():
+        kind = ACL_RULES.get(rule)
+        if kind is None:
+            raise ConfigError(
+                f"{where} has an unknown rule {rule!r}; known rules: {', '.join(ACL_RULES)}."
+            )
+        if kind == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"{where}[{rule!r}] must be True or False, not {value!r}.")
+        if kind == "patterns" and not (
+            isinstance(value, str | int) or isinstance(value, list | tuple | set | frozenset)
+        ):
+            raise ConfigError(
+                f"{where}[{rule!r}] must be a pattern or a tuple of patterns, not {value!r}."
+            )
+
+
+def _check_access_controls(config: Config) -> None:
+    default = getattr(config, "ACCESS_CONTROLS_DEFAULT", None)
+    if default:
+        _check_acl_rules("ACCESS_CONTROLS_DEFAULT", default)
+    for key, rules in (getattr(config, "ACCESS_CONTROLS", None) or {}).items():
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"ACCESS_CONTROLS keys must be strings like 'Plugin:command', not {key!r}."
+            )
+        _check_acl_rules(f"ACCESS_CONTROLS[{key!r}]", rules)
+
+
 def validate(config: Config, *, require_backend: bool = True) -> None:
     """Raise ConfigError for the first setting that makes the configuration unusable.
 
@@ -271,6 +317,7 @@ def validate(config: Config, *, require_backend: bool = True) -> None:
             value = _as_tuple(value)
         if not check(value):
             raise ConfigError(f"{name} must be {expected}, not {value!r}.")
+    _check_access_controls(config)
     _check_data_dir(config)
 
 

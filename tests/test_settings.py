@@ -526,3 +526,47 @@ def test_sentry_without_the_package_says_what_to_install(
         setup_logging(config, console=False)
     assert "BOT_LOG_SENTRY" in str(info.value)
     assert "sentry-sdk" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("controls", "message"),
+    [
+        ({"status": ("alice",)}, "ACCESS_CONTROLS['status'] must be a dict of rules"),
+        ({"status": {"allowuser": ("alice",)}}, "ACCESS_CONTROLS['status'] has an unknown rule"),
+        ({"status": {"allowmuc": "no"}}, "ACCESS_CONTROLS['status']['allowmuc'] must be True"),
+        ({"status": {"denyusers": None}}, "['denyusers'] must be a pattern or a tuple"),
+        ({42: {}}, "ACCESS_CONTROLS keys must be strings"),
+    ],
+)
+def test_access_controls_of_the_wrong_shape(tmp_path, controls, message):
+    from errbot.settings import ConfigError, config_from_dict, validate
+
+    config = config_from_dict(
+        {"BACKEND": "Text", "BOT_ADMINS": ("@a",), "BOT_DATA_DIR": str(tmp_path),
+         "ACCESS_CONTROLS": controls}
+    )
+    with pytest.raises(ConfigError) as error:
+        validate(config)
+    assert message in str(error.value)
+
+
+def test_access_controls_default_of_the_wrong_shape(tmp_path):
+    from errbot.settings import ConfigError, config_from_dict, validate
+
+    config = config_from_dict(
+        {"BACKEND": "Text", "BOT_ADMINS": ("@a",), "BOT_DATA_DIR": str(tmp_path),
+         "ACCESS_CONTROLS_DEFAULT": {"allowprivate": 1}}
+    )
+    with pytest.raises(ConfigError, match=r"ACCESS_CONTROLS_DEFAULT\['allowprivate'\]"):
+        validate(config)
+
+
+def test_valid_access_controls_pass(tmp_path):
+    from errbot.settings import config_from_dict, validate
+
+    validate(config_from_dict(
+        {"BACKEND": "Text", "BOT_ADMINS": ("@a",), "BOT_DATA_DIR": str(tmp_path),
+         "ACCESS_CONTROLS_DEFAULT": {"allowmuc": False},
+         "ACCESS_CONTROLS": {"Utils:*": {"allowusers": "bob", "allowargs": ("a*",)},
+                             "status": {"denyusers": [12345], "allowprivate": True}}}
+    ))
