@@ -157,3 +157,62 @@ def test_slow_callback_message_does_not_delay_replies(testbot, release_all):
     assert not c.cb_done.is_set()
     c.cb_release.set()
     assert c.cb_done.wait(BOUND)
+
+
+def test_hung_commands_filling_the_pool_do_not_starve_later_ones():
+    """Every worker stuck: after STALL_SECONDS a new submit gets an extra thread."""
+    import threading as _threading
+
+    from errbot.core.workers import WorkerPool
+
+    pool = WorkerPool(2)
+    pool.STALL_SECONDS = 0.05
+    gate = _threading.Event()
+    done = _threading.Event()
+    started = _threading.Semaphore(0)
+
+    def hang():
+        started.release()
+        gate.wait(30)
+
+    try:
+        pool.submit(hang)
+        pool.submit(hang)
+        assert started.acquire(timeout=10) and started.acquire(timeout=10)
+        # Both workers are stuck; wait until they count as stalled, then submit more work.
+        stall = _threading.Event()
+        stall.wait(0.1)
+        pool.submit(done.set)
+        assert done.wait(10), "the pool stayed starved by hung commands"
+        assert len(pool._threads) == 3
+    finally:
+        gate.set()
+        pool.shutdown()
+
+
+def test_a_busy_pool_does_not_grow_before_the_stall_delay():
+    import threading as _threading
+
+    from errbot.core.workers import WorkerPool
+
+    pool = WorkerPool(1)
+    pool.STALL_SECONDS = 3600
+    gate = _threading.Event()
+    started = _threading.Event()
+    ran = _threading.Event()
+
+    def hang():
+        started.set()
+        gate.wait(30)
+
+    try:
+        pool.submit(hang)
+        assert started.wait(10)
+        pool.submit(ran.set)
+        assert not ran.wait(0.2)
+        assert len(pool._threads) == 1
+        gate.set()
+        assert ran.wait(10)
+    finally:
+        gate.set()
+        pool.shutdown()

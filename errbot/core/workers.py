@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -22,10 +23,17 @@ _STOP = object()
 class WorkerPool:
     """Run callables on at most ``size`` daemon threads, started on demand."""
 
+    # When every worker has been stuck on one task for this long, a submit adds a thread
+    # beyond ``size`` (up to ``size * OVERFLOW_FACTOR``): hung plugin code must not starve
+    # every later command.
+    STALL_SECONDS = 5.0
+    OVERFLOW_FACTOR = 4
+
     def __init__(self, size: int, name: str = "errbot-worker") -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one thread")
         self.size = size
+        self._started: dict[int, float] = {}  # thread ident -> start of its current task
         self._name = name
         self._queue: SimpleQueue[Any] = SimpleQueue()
         self._idle = 0  # threads waiting for work; changed under _lock
@@ -43,13 +51,31 @@ class WorkerPool:
             if self._idle > 0:
                 self._idle -= 1
                 return
-            if len(self._threads) >= self.size:
+            if len(self._threads) >= self.size and not self._stalled():
                 return
             thread = threading.Thread(
                 target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
             )
             self._threads.append(thread)
         thread.start()
+
+    def _stalled(self) -> bool:
+        """Every worker busy on a task older than STALL_SECONDS (called under the lock)."""
+        if len(self._threads) >= self.size * self.OVERFLOW_FACTOR:
+            return False
+        started = self._started
+        if len(started) < len(self._threads):
+            return False
+        oldest_allowed = time.monotonic() - self.STALL_SECONDS
+        if all(t < oldest_allowed for t in started.values()):
+            log.warning(
+                "All %d workers have been busy for more than %.0f s (hung commands?); "
+                "adding a worker thread.",
+                len(self._threads),
+                self.STALL_SECONDS,
+            )
+            return True
+        return False
 
     @property
     def pending(self) -> int:
@@ -63,8 +89,10 @@ class WorkerPool:
             if item is _STOP:
                 return
             fn, args = item
+            me = threading.get_ident()
             with lock:
                 self.busy += 1
+                self._started[me] = time.monotonic()
             try:
                 fn(*args)
             except BaseException:  # a worker must survive whatever plugin code does
@@ -73,6 +101,7 @@ class WorkerPool:
                 with lock:
                     self.busy -= 1
                     self._idle += 1
+                    del self._started[me]
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop accepting work, let idle threads exit; hung threads are abandoned (daemons)."""
