@@ -448,6 +448,7 @@ def test_replies_and_logs_arriving_while_typing_keep_the_input_line(
         terminal.wait_prompt("!echo")
         terminal.type(" typed meanwhile\r")
         terminal.wait_line("typed meanwhile")
+        terminal.wait_prompt()
         terminal.type("\x04")
         assert terminal.wait_exit() == 0
     finally:

@@ -51,7 +51,8 @@ class Console:
         self.bot = setup_bot("Text", config_from_dict(values))
         read_end, self._write_end = os.pipe()
         self.out = Capture()
-        self.bot.set_streams(os.fdopen(read_end, "r", encoding="utf-8"), self.out)
+        self._stdin = os.fdopen(read_end, "r", encoding="utf-8")
+        self.bot.set_streams(self._stdin, self.out)
         self._thread = threading.Thread(target=self.bot.serve_forever, daemon=True)
         self._thread.start()
         # The empty line ends the message when a previous run left multi-line mode on.
@@ -74,6 +75,7 @@ class Console:
             self._write_end = -1
         self._thread.join(60)
         assert not self._thread.is_alive()
+        self._stdin.close()
 
 
 @pytest.fixture

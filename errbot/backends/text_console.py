@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import create_app_session, get_app_or_none, run_in_terminal
+from prompt_toolkit.application import create_app_session, get_app_or_none
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
@@ -211,8 +211,8 @@ class TerminalWriter:
     """A file-like object printing above the prompt, from any thread.
 
     Whatever is written is handed to the prompt's event loop, which prints it at once when no
-    prompt is on screen, and otherwise erases the prompt, prints and draws the prompt again
-    (`run_in_terminal`). Deciding and printing on the loop's own thread leaves no window in
+    prompt is on screen, and otherwise erases the prompt, prints and draws the prompt again.
+    Deciding and printing on the loop's own thread leaves no window in
     which text could land in the middle of a prompt being drawn. Text is sent on by whole
     lines (or on flush), so a ``print`` is never split across redraws.
     """
@@ -220,7 +220,7 @@ class TerminalWriter:
     def __init__(self, output: Output, loop: asyncio.AbstractEventLoop) -> None:
         self._output = output
         self._loop: asyncio.AbstractEventLoop | None = loop
-        # run_in_terminal finds the running prompt through the context of the loop's task.
+        # get_app_or_none finds the running prompt through the context of the loop's task.
         self._context = contextvars.copy_context()
         self._lock = threading.Lock()
         self._partial: list[str] = []
@@ -257,10 +257,16 @@ class TerminalWriter:
 
     def _print_pending(self) -> None:
         app = get_app_or_none()
-        if app is not None and app.is_running:
-            run_in_terminal(self._print_now)
-        else:
+        if app is None or not app.is_running:
             self._print_now()
+            return
+        # What run_in_terminal does, except that the terminal stays in raw mode: a key
+        # pressed meanwhile still goes to the prompt, instead of being echoed by the
+        # terminal (or taken as end of input, for Ctrl-D).
+        app.renderer.erase()
+        self._print_now()
+        app.renderer.request_absolute_cursor_position()
+        app.invalidate()
 
     def _print_now(self) -> None:
         with self._lock:
