@@ -51,31 +51,40 @@ def available_backends(config: Any) -> list[str]:
 
 
 def load_backend_class(name: str, config: Any) -> type:
-    """The ErrBot subclass of the backend whose `.plug` Name is ``name``."""
+    """The ErrBot subclass of the backend whose `.plug` Name is ``name``.
+
+    Built-in and BOT_EXTRA_BACKEND_DIR backends are searched first; installed distributions
+    (an `importlib.metadata` scan, the slow part) only when the name is not found there.
+    """
     from errbot.core.bot import ErrBot
 
-    roots = backend_search_roots(config)
-    for descriptor in find_descriptors(roots):
-        try:
-            info = PluginInfo.load(descriptor)
-        except Exception:
-            log.warning("Skipping the malformed backend descriptor %s", descriptor)
-            continue
-        if info.name != name:
-            continue
-        folder = str(descriptor.parent)
-        if descriptor.parent == BUILTIN_BACKENDS_DIR:
-            import importlib
+    local = [str(BUILTIN_BACKENDS_DIR), *_dirs(getattr(config, "BOT_EXTRA_BACKEND_DIR", None))]
+    for roots in (local, None):
+        if roots is None:
+            roots = entry_point_dirs("errbot.backend_plugins")
+        for descriptor in find_descriptors(roots):
+            try:
+                info = PluginInfo.load(descriptor)
+            except Exception:
+                log.warning("Skipping the malformed backend descriptor %s", descriptor)
+                continue
+            if info.name != name:
+                continue
+            if descriptor.parent == BUILTIN_BACKENDS_DIR:
+                import importlib
 
-            module = importlib.import_module(f"errbot.backends.{info.module}")
-        else:
-            import sys
+                module = importlib.import_module(f"errbot.backends.{info.module}")
+            else:
+                import sys
 
-            if folder not in sys.path:
-                sys.path.append(folder)
-            module = info.load_module("errbot.backends")
-        return find_class(module, ErrBot, str(descriptor))
-    raise BackendNotFoundError(f"Could not find the plugin named {name} in {roots}.")
+                folder = str(descriptor.parent)
+                if folder not in sys.path:
+                    sys.path.append(folder)
+                module = info.load_module("errbot.backends")
+            return find_class(module, ErrBot, str(descriptor))
+    raise BackendNotFoundError(
+        f"Could not find the plugin named {name} in {backend_search_roots(config)}."
+    )
 
 
 def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any:

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import textwrap
 import threading
-import unittest
 from os.path import abspath, dirname, join
 from queue import Empty, SimpleQueue
 from typing import Any
@@ -39,7 +38,7 @@ STZ_IQ = 3
 
 __all__ = [
     "QUIT_MESSAGE",
-    "FullStackTest",
+    "FullStackTest",  # noqa: F822 - built on first access (module __getattr__)
     "ShallowConfig",
     "TestBackend",
     "TestBot",
@@ -618,31 +617,45 @@ class TestBot:
             setattr(plugin, field, value)
 
 
-class FullStackTest(unittest.TestCase, TestBot):
-    """unittest flavour of the harness: a started bot in every test method."""
+def _full_stack_test_class() -> type:
+    # Built on first use: importing unittest costs start-up time every bot would pay.
+    import unittest
 
-    __test__ = True  # TestBot opts out of collection; its unittest subclasses opt back in
+    class FullStackTest(unittest.TestCase, TestBot):
+        """unittest flavour of the harness: a started bot in every test method."""
 
-    def setUp(
-        self,
-        extra_plugin_dir: Any = None,
-        loglevel: int = logging.DEBUG,
-        extra_config: dict[str, Any] | None = None,
-        extra_test_file: str | None = None,
-    ) -> None:
-        if extra_plugin_dir is None:
-            if extra_test_file is not None:
-                extra_plugin_dir = dirname(dirname(abspath(extra_test_file)))
-            else:
-                import os
+        __test__ = True  # TestBot opts out of collection; its unittest subclasses opt back in
 
-                extra_plugin_dir = dirname(dirname(os.getcwd()))
-        self.bot_thread = None
-        TestBot.setup(self, extra_plugin_dir, loglevel, extra_config)
-        self.start()
+        def setUp(
+            self,
+            extra_plugin_dir: Any = None,
+            loglevel: int = logging.DEBUG,
+            extra_config: dict[str, Any] | None = None,
+            extra_test_file: str | None = None,
+        ) -> None:
+            if extra_plugin_dir is None:
+                if extra_test_file is not None:
+                    extra_plugin_dir = dirname(dirname(abspath(extra_test_file)))
+                else:
+                    import os
 
-    def tearDown(self) -> None:
-        self.stop()
+                    extra_plugin_dir = dirname(dirname(os.getcwd()))
+            self.bot_thread = None
+            TestBot.setup(self, extra_plugin_dir, loglevel, extra_config)
+            self.start()
+
+        def tearDown(self) -> None:
+            self.stop()
+
+    return FullStackTest
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FullStackTest":
+        cls = _full_stack_test_class()
+        globals()["FullStackTest"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _reset_logging_to_stdout(level: int) -> None:

@@ -37,7 +37,6 @@ from errbot.core.history import CommandHistory
 from errbot.core.metrics import Metrics
 from errbot.core.registry import CommandRegistry
 from errbot.core.runtime import Runtime
-from errbot.core.splitter import split_message
 from errbot.core.workers import SerialLane
 from errbot.storage import StoreMixin
 
@@ -307,6 +306,8 @@ class ErrBot(Backend, StoreMixin):
         if not body or len(body) <= self.message_size_limit:
             parts = [msg]
         else:
+            from errbot.core.splitter import split_message
+
             parts = []
             for chunk in split_message(body, self.message_size_limit):
                 part = msg.clone()
