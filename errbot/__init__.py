@@ -56,6 +56,7 @@ _ORIGINS = {
     "Flow": "errbot.flow",
     "FlowNode": "errbot.flow",
     "FlowRoot": "errbot.flow",
+    "webroute": "errbot.web.routing",
 }
 
 
@@ -96,3 +97,4 @@ if TYPE_CHECKING:
     from errbot.dynamic_command import Command
     from errbot.exceptions import CommandError, ValidationException
     from errbot.flow import FLOW_END, BotFlow, Flow, FlowNode, FlowRoot
+    from errbot.web.routing import webroute

@@ -100,6 +100,10 @@ def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any
     backend_class = load_backend_class(backend_name, config)
     bot = backend_class(config)
     bot.plugin_dir = str(plugins_dir)
+    from errbot.web.routing import WebhookRouter
+
+    # This bot's webhook table: plugins' webhooks are routed here at activation.
+    bot.webhooks = WebhookRouter(bot)
     bot.attach_storage_plugin(storage_plugin)
     manager = BotPluginManager(
         bot,
@@ -108,6 +112,9 @@ def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any
         getattr(config, "CORE_PLUGINS", None),
     )
     bot.attach_plugin_manager(manager)
+    from errbot.flow_executor import FlowExecutor
+
+    bot.flow_executor = FlowExecutor(bot)
     bot.initialize_backend_storage()
     errors = manager.update_plugin_places([])
     for path, error in errors.items():

@@ -51,6 +51,14 @@ def _build_parser() -> argparse.ArgumentParser:
                             "(default: the current directory)")
     modes.add_argument("-T", "--text", action="store_true",
                        help="start on the console (Text backend), whatever BACKEND says")
+    modes.add_argument("--storage-migrate", nargs=2, metavar=("FROM", "TO"),
+                       help="copy every storage namespace from the storage plugin FROM to TO "
+                            "(e.g. Shelf SQLite) and verify the copy; stop the bot first")
+    parser.add_argument("--storage-migrate-config", metavar="JSON",
+                        help="the STORAGE_CONFIG of the TO storage of --storage-migrate, "
+                             "as a JSON object (see docs/storage.md)")
+    parser.add_argument("--storage-migrate-overwrite", action="store_true",
+                        help="let --storage-migrate replace namespaces that hold data in TO")
     parser.add_argument("-c", "--config", metavar="PATH",
                         help="the configuration file (default: ./config.py)")
     if os.name != "nt":
@@ -104,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         return init_directory(args.init)
     if args.new_plugin is not None:
         return new_plugin(args)
+    if args.storage_migrate is not None:
+        from errbot.storage.migrate import migrate_command
+
+        return migrate_command(args.config, *args.storage_migrate,
+                               args.storage_migrate_config, args.storage_migrate_overwrite)
     if args.list:
         return list_backends(args.config)
     return start(args)
@@ -443,7 +456,19 @@ def start(args: argparse.Namespace) -> int:
         _error(str(exc))
         return 1
     _install_debug_signal()
+    _stop_on_sigterm()
     return _run_bot(config)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (service managers, `docker stop`) stops the bot as Ctrl-C does: plugins are
+    deactivated and storage closed."""
+    import signal
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _run_bot(config: Config) -> int:

@@ -481,6 +481,8 @@ def webhook(
     methods: Iterable[str] = ("POST", "GET"),
     form_param: str | None = None,
     raw: bool = False,
+    signature: str | None = None,
+    secret_setting: str | None = None,
 ) -> F: ...
 
 
@@ -492,6 +494,8 @@ def webhook(
     methods: Iterable[str] = ("POST", "GET"),
     form_param: str | None = None,
     raw: bool = False,
+    signature: str | None = None,
+    secret_setting: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -501,6 +505,8 @@ def webhook(
     methods: Iterable[str] = ("POST", "GET"),
     form_param: str | None = None,
     raw: bool = False,
+    signature: str | None = None,
+    secret_setting: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -509,16 +515,24 @@ def webhook(
     methods: Iterable[str] = ("POST", "GET"),
     form_param: str | None = None,
     raw: bool = False,
+    signature: str | None = None,
+    secret_setting: str | None = None,
 ) -> Any:
     """Expose a plugin method ``(self, payload, **url_variables)`` on the webserver.
 
     The URL rule defaults to "/" + the method name. ``form_param`` hands over one form
-    field, ``raw`` the request object itself.
+    field, ``raw`` the request object itself. Beyond Errbot, ``signature`` ("github" or
+    "slack") makes the webserver verify an HMAC signature of every request with the secret
+    named by ``secret_setting`` (see docs/webhooks.md); unsigned requests get a 401.
     """
     if raw and form_param is not None:
         raise ValueError("webhook: raw and form_param cannot be used together.")
     if len(args) > 1:
         raise TypeError("webhook takes at most one positional argument, the URI rule.")
+    if signature is not None or secret_setting is not None:
+        from errbot.web.signatures import check_signature_options
+
+        check_signature_options(signature, secret_setting)
 
     def tag(func: F, rule: str) -> F:
         _set_attributes(
@@ -527,6 +541,8 @@ def webhook(
             _err_webhook_methods=methods,
             _err_webhook_form_param=form_param,
             _err_webhook_raw=raw,
+            _err_webhook_signature=signature,
+            _err_webhook_secret_setting=secret_setting,
         )
         return func
 

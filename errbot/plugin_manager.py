@@ -9,11 +9,12 @@ plugin still loads. State that must survive restarts (configurations, blacklist)
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,10 @@ class PluginActivationException(Exception):
 
 class PluginConfigurationException(PluginActivationException):
     """The stored configuration of a plugin was rejected."""
+
+
+class PluginReloadException(PluginActivationException):
+    """The new code of a plugin does not import; its previous version keeps running."""
 
 
 def describe_import_error(exc: BaseException, origin: Path) -> str:
@@ -86,6 +91,9 @@ class BotPluginManager(StoreMixin):
         self.errors: dict[str, str] = {}
         self._dynamic: dict[str, BotPlugin] = {}
         self._modules: dict[Path, Any] = {}
+        # BotFlow objects declared by `.flow` descriptors, by Name (activated after plugins).
+        self.flows: dict[str, Any] = {}
+        self.flow_infos: dict[str, PluginInfo] = {}
         self._active: list[BotPlugin] = []
         self._activating: list[str] = []
         self._lock = threading.RLock()
@@ -119,6 +127,10 @@ class BotPluginManager(StoreMixin):
                 self._add_import_path(str(descriptor.parent))
             for descriptor in descriptors:
                 error = self._load_descriptor(descriptor)
+                if error:
+                    new_errors[str(descriptor)] = error
+            for descriptor in find_descriptors(self.plugin_places, ".flow"):
+                error = self._load_flow_descriptor(descriptor)
                 if error:
                     new_errors[str(descriptor)] = error
         self.errors.update(new_errors)
@@ -164,6 +176,66 @@ class BotPluginManager(StoreMixin):
         self.plugin_infos[info.name] = info
         self.plugins[info.name] = plugin
         return None
+
+    def _load_flow_descriptor(self, descriptor: Path) -> str | None:
+        """Load the BotFlow of a `.flow` descriptor, imported as ``errbot.flows.<Module>``."""
+        import errbot.flows as flows_package
+        from errbot.flow import BotFlow
+
+        try:
+            info = PluginInfo.load(descriptor)
+        except PluginDescriptorError as exc:
+            log.error("%s", exc)
+            return str(exc)
+        if info.name in self.flow_infos:
+            if self.flow_infos[info.name].location != descriptor:
+                log.warning("Flow %s already loaded.", info.name)
+            return None
+        if not info.python_supported():
+            log.info("%s requires a Python version this interpreter does not have.", info.name)
+            return None
+        version_error = self._errbot_version_error(info)
+        if version_error:
+            log.error(version_error)
+            return version_error
+        folder = str(descriptor.parent)
+        if folder not in flows_package.__path__:
+            flows_package.__path__.append(folder)
+        try:
+            module = info.load_module("errbot.flows")
+            flow_class = find_class(module, BotFlow, str(descriptor))
+            botflow = flow_class(self.bot, info.name)
+        except Exception as exc:  # third-party code: report, never fail the others
+            message = describe_import_error(exc, info.module_path)
+            log.error("Flow %s failed to load: %s", info.name, message)
+            return message
+        self.flow_infos[info.name] = info
+        self.flows[info.name] = botflow
+        return None
+
+    def activate_flows(self) -> list[str]:
+        """Activate the BotFlows not active yet (after the plugins); returns the errors."""
+        errors = []
+        for name, botflow in list(self.flows.items()):
+            if botflow.is_activated:
+                continue
+            try:
+                botflow.activate()
+            except Exception as exc:
+                log.exception("Flow %s failed to activate", name)
+                errors.append(f"Error: {name} failed to activate: {exc}")
+        return errors
+
+    def deactivate_flows(self) -> None:
+        for name, botflow in reversed(list(self.flows.items())):
+            if not botflow.is_activated:
+                continue
+            try:
+                botflow.deactivate()
+            except Exception:
+                log.exception("Error while deactivating the flow %s", name)
+                self.bot.remove_flows_from(botflow)
+            botflow.is_activated = False
 
     @staticmethod
     def _add_import_path(folder: str) -> None:
@@ -229,15 +301,79 @@ class BotPluginManager(StoreMixin):
         return f"Plugin {name} removed from blacklist."
 
     def get_plugin_configuration(self, name: str) -> Any:
+        """The configuration ``name`` runs with: set from chat, else PLUGINS_CONFIG, else None."""
+        stored = self.get_stored_plugin_configuration(name)
+        if stored is not None:
+            return stored
+        return copy.deepcopy(self._config_file_configurations().get(name))
+
+    def get_stored_plugin_configuration(self, name: str) -> Any:
+        """The configuration set from chat (the ``configs`` storage entry), or None."""
         return self.get(CONFIGS, {}).get(name)
 
+    def get_plugin_configuration_source(self, name: str) -> str | None:
+        """Where the configuration of ``name`` comes from: "chat", "config.py" or None."""
+        from errbot.plugin_config import SOURCE_CHAT, SOURCE_CONFIG_FILE
+
+        if self.get_stored_plugin_configuration(name) is not None:
+            return SOURCE_CHAT
+        if self._config_file_configurations().get(name) is not None:
+            return SOURCE_CONFIG_FILE
+        return None
+
+    def has_config_file_configuration(self, name: str) -> bool:
+        return self._config_file_configurations().get(name) is not None
+
+    def _config_file_configurations(self) -> dict[str, Any]:
+        """PLUGINS_CONFIG from config.py (read each time, like the other settings)."""
+        value = getattr(self.bot.bot_config, "PLUGINS_CONFIG", None)
+        if not value:
+            return {}
+        if not isinstance(value, Mapping):
+            log.error("PLUGINS_CONFIG must be a dict of plugin names to configurations; ignored.")
+            return {}
+        return dict(value)
+
     def set_plugin_configuration(self, name: str, obj: Any) -> None:
+        """Store a configuration set from chat; None removes it (PLUGINS_CONFIG applies again)."""
         with self.mutable(CONFIGS, {}) as configs:
-            configs[name] = obj
+            if obj is None:
+                configs.pop(name, None)
+            else:
+                configs[name] = obj
 
     def delete_plugin_configuration(self, name: str) -> None:
         with self.mutable(CONFIGS, {}) as configs:
             configs.pop(name, None)
+
+    def reload_plugin_by_name(self, name: str) -> None:
+        """Re-import the code of ``name`` (and of its own sub-modules) and restart it.
+
+        The instance is kept (its class is swapped, its attributes stay); it is re-activated
+        when it was active. If the new code does not import, the old one keeps running and
+        PluginReloadException (a PluginActivationException) says why, with file and line.
+        """
+        from errbot.plugin_reload import PluginReloadError, import_new_code, swap_class
+
+        with self._lock:
+            plugin = self.plugins.get(name)
+            info = self.plugin_infos.get(name)
+            if plugin is None or info is None or info.location is None:
+                raise PluginActivationException(f"Could not find the plugin {name}.")
+            tops = {f"errbot.plugins.{i.module}" for i in self.plugin_infos.values()}
+            try:
+                code = import_new_code(info, type(plugin).__name__, BotPlugin, tops)
+            except PluginReloadError as exc:
+                log.error("Plugin %s could not be reloaded: %s", name, exc)
+                raise PluginReloadException(str(exc)) from exc
+            was_active = plugin.is_activated
+            if was_active:
+                self.deactivate_plugin(name)
+            self._modules[info.module_path] = code.module
+            swap_class(plugin, code.plugin_class)
+            log.info("Plugin %s reloaded from %s.", name, info.module_path)
+            if was_active:
+                self.activate_plugin(name)
 
     # -- activation -------------------------------------------------------------------
     def activate_plugin(self, name: str) -> None:
@@ -273,7 +409,15 @@ class BotPluginManager(StoreMixin):
             plugin.configure(config)
         except Exception as exc:
             plugin.config = None
-            raise PluginConfigurationException(str(exc)) from exc
+            from errbot.plugin_config import declared_secret_keys, redact
+
+            # Checks usually quote the configuration: its secrets must reach neither the chat
+            # nor the logs, not even through the chained exception's message.
+            message = str(exc)
+            safe = redact(message, config, declared_secret_keys(plugin))
+            if safe != message:
+                raise PluginConfigurationException(safe) from None
+            raise PluginConfigurationException(message) from exc
 
     def _start(self, plugin: BotPlugin, info: PluginInfo) -> None:
         from errbot.templating import add_plugin_templates_path, remove_plugin_templates_path
@@ -361,12 +505,14 @@ class BotPluginManager(StoreMixin):
             except Exception as exc:
                 log.error("Plugin %s failed to activate: %s", name, exc)
                 errors.append(f"Error: {name} failed to activate: {exc}")
+        errors.extend(self.activate_flows())
         self.errors.clear()
         if errors:
             return "Some plugins failed to start during bot startup:\n\n" + "\n".join(errors)
         return ""
 
     def deactivate_all_plugins(self) -> None:
+        self.deactivate_flows()
         for plugin in reversed(list(self._active)):
             self.deactivate_plugin(plugin.name)
 
@@ -384,5 +530,8 @@ class BotPluginManager(StoreMixin):
     def shutdown(self) -> None:
         log.info("Shutting down all the plugins...")
         self.deactivate_all_plugins()
+        flow_executor = getattr(self.bot, "flow_executor", None)
+        if flow_executor is not None:
+            flow_executor.shutdown()
         if self.is_open_storage():
             self.close_storage()

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "BOT_PLUGIN_INDEXES": "https://errbot.io/repos.json",
     "CORE_PLUGINS": None,
     "PLUGINS_CALLBACK_ORDER": (None,),
+    # Plugin configurations by plugin Name, so deployments need no "!plugin config" step; a
+    # configuration set from chat overrides its entry here.
+    "PLUGINS_CONFIG": {},
     "AUTOINSTALL_DEPS": True,
     # Logging
     "BOT_LOG_FORMATTER": None,
@@ -61,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     # Access control
     "ACCESS_CONTROLS_DEFAULT": {},
     "ACCESS_CONTROLS": {},
+    "FLOW_IDLE_TIMEOUT": 3600,
     "HIDE_RESTRICTED_COMMANDS": False,
     "HIDE_RESTRICTED_ACCESS": False,
     # Replies
@@ -293,6 +297,23 @@ def _check_access_controls(config: Config) -> None:
         _check_acl_rules(f"ACCESS_CONTROLS[{key!r}]", rules)
 
 
+def _check_plugins_config(config: Config) -> None:
+    value = getattr(config, "PLUGINS_CONFIG", None)
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "PLUGINS_CONFIG must be a dict of plugin names to configurations such as "
+            f"{{'Webserver': {{'HOST': '0.0.0.0', 'PORT': 3141}}}}, not {type(value).__name__}."
+        )
+    for key in value:
+        if not isinstance(key, str) or not key:
+            raise ConfigError(
+                f"PLUGINS_CONFIG keys must be plugin names (the Name of their .plug file), "
+                f"not {key!r}."
+            )
+
+
 def validate(config: Config, *, require_backend: bool = True) -> None:
     """Raise ConfigError for the first setting that makes the configuration unusable.
 
@@ -318,6 +339,7 @@ def validate(config: Config, *, require_backend: bool = True) -> None:
         if not check(value):
             raise ConfigError(f"{name} must be {expected}, not {value!r}.")
     _check_access_controls(config)
+    _check_plugins_config(config)
     _check_data_dir(config)
 
 

@@ -1,4 +1,8 @@
-"""StoreMixin over the built-in storages: mapping API, errors, persistence, mutable()."""
+"""StoreMixin over every built-in storage: mapping API, errors, persistence, mutable().
+
+Each test runs on Memory, SQLite (synchronous NORMAL and FULL), Shelf, Redis and SQL on
+PostgreSQL and MariaDB (see test_storage_services for the services and their clean-up).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_storage_services import ALL_KINDS, Backend, backend
 
 from errbot.storage import (
     StoreAlreadyOpenError,
@@ -21,7 +26,6 @@ from errbot.storage import (
     StoreNotOpenError,
 )
 from errbot.storage.base import StorageBase, StoragePluginBase
-from errbot.storage.loader import load_storage_plugin
 from errbot.storage.memory import MemoryStoragePlugin
 
 
@@ -52,14 +56,21 @@ def make_config(tmp_path: Path, storage: str, **extra: Any) -> types.SimpleNames
     return types.SimpleNamespace(STORAGE=storage, BOT_DATA_DIR=str(tmp_path), **extra)
 
 
-@pytest.fixture(params=["Memory", "SQLite"])
+@pytest.fixture(params=ALL_KINDS)
 def storage_name(request: pytest.FixtureRequest) -> str:
-    return request.param
+    kind: str = request.param
+    return kind
 
 
 @pytest.fixture
-def plugin(tmp_path: Path, storage_name: str) -> StoragePluginBase:
-    return load_storage_plugin(make_config(tmp_path, storage_name))
+def prepared(tmp_path: Path, storage_name: str) -> Iterator[Backend]:
+    with backend(storage_name, tmp_path) as ready:
+        yield ready
+
+
+@pytest.fixture
+def plugin(prepared: Backend) -> StoragePluginBase:
+    return prepared.plugin()
 
 
 @pytest.fixture
@@ -147,7 +158,7 @@ def test_deleting_while_iterating_is_safe(holder: Holder) -> None:
     assert list(holder.items()) == [("k2", 2)]
 
 
-def test_values_of_many_picklable_types(tmp_path: Path, storage_name: str) -> None:
+def test_values_of_many_picklable_types(prepared: Backend) -> None:
     when = datetime.datetime(2024, 5, 17, 8, 30, tzinfo=datetime.UTC)
     values: dict[str, Any] = {
         "none": None,
@@ -170,13 +181,12 @@ def test_values_of_many_picklable_types(tmp_path: Path, storage_name: str) -> No
         "dataclass": Reminder("alice", when, ["work"]),
         "path": Path("/tmp/x"),
     }
-    config = make_config(tmp_path, storage_name)
-    plugin = load_storage_plugin(config)
+    plugin = prepared.plugin()
     with Holder() as writer:
         writer.open_storage(plugin, "types")
         writer.update(values)
-    # SQLite: read back through a new plugin instance, as after a restart.
-    reader_plugin = plugin if storage_name == "Memory" else load_storage_plugin(config)
+    # Durable storages: read back through a new plugin instance, as after a restart.
+    reader_plugin = prepared.plugin() if prepared.durable else plugin
     with Holder() as reader:
         reader.open_storage(reader_plugin, "types")
         for key, expected in values.items():
@@ -384,8 +394,9 @@ def test_mutable_nested_on_same_key_does_not_deadlock(holder: Holder) -> None:
     assert holder["n"] == 0
 
 
-def test_concurrent_mutable_loses_no_update(holder: Holder) -> None:
-    threads_count, appends = 8, 200
+def test_concurrent_mutable_loses_no_update(holder: Holder, storage_name: str) -> None:
+    # Fewer rounds where each write is a commit on a database server (the test stays short).
+    threads_count, appends = 8, (60 if storage_name.startswith("SQL") else 200)
     start = threading.Barrier(threads_count)
     errors: list[BaseException] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -201,3 +202,54 @@ def test_memory_choice_imports_neither_sqlite_nor_entry_points() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+# -- the built-in durable storages ------------------------------------------------------------
+
+
+def test_every_builtin_storage_is_found_by_name(tmp_path: Path) -> None:
+    from errbot.storage.redis_store import RedisStoragePlugin
+    from errbot.storage.shelf import ShelfStoragePlugin
+    from errbot.storage.sql_store import SQLStoragePlugin
+
+    found = {
+        "Shelf": load_storage_plugin(config(STORAGE="Shelf", BOT_DATA_DIR=str(tmp_path))),
+        "Redis": load_storage_plugin(config(STORAGE="Redis")),  # connects only on open()
+        "SQL": load_storage_plugin(
+            config(STORAGE="SQL", STORAGE_CONFIG={"data_url": f"sqlite:///{tmp_path}/x.db"})
+        ),
+    }
+    assert isinstance(found["Shelf"], ShelfStoragePlugin)
+    assert isinstance(found["Redis"], RedisStoragePlugin)
+    assert isinstance(found["SQL"], SQLStoragePlugin)
+    for name in ("shelf", "redis", "sql"):
+        assert (BUILTIN_DIR / f"{name}.plug").is_file()
+
+
+def test_sqlite_start_up_imports_no_client_library(tmp_path: Path) -> None:
+    probe = textwrap.dedent(
+        """
+        import sys, types
+        from errbot.storage.loader import load_storage_plugin
+        load_storage_plugin(types.SimpleNamespace(BOT_DATA_DIR=sys.argv[1])).open("ns").set("k", 1)
+        print(sorted(m for m in ("redis", "sqlalchemy", "psycopg", "pymysql") if m in sys.modules))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)],
+        capture_output=True, text=True, env=env, check=True,
+    ).stdout  # fmt: skip
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("storage", "module", "extra"),
+    [("Redis", "redis", "errbot[redis]"), ("SQL", "sqlalchemy", "errbot[sql]")],
+)
+def test_a_missing_extra_is_named(
+    monkeypatch: pytest.MonkeyPatch, storage: str, module: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    with pytest.raises(StoreException, match=re.escape(f"pip install '{extra}'")):
+        load_storage_plugin(config(STORAGE=storage, STORAGE_CONFIG={"data_url": "sqlite://"}))

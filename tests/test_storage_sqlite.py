@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
+import re
 import signal
 import sqlite3
 import subprocess
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 
 import errbot.storage
-from errbot.storage import StoreException
+from errbot.storage import StoreException, UnstorableValueError
 from errbot.storage.sqlite import FILENAME, SQLiteStoragePlugin
 
 REPO_ROOT = Path(errbot.storage.__file__).resolve().parents[2]
@@ -109,14 +112,16 @@ def test_key_error_semantics(store: Any) -> None:
         store.remove("k")
 
 
-def test_len_and_keys(store: Any) -> None:
+def test_len_and_keys_in_code_point_order(store: Any) -> None:
     assert store.len() == 0
     assert list(store.keys()) == []
     store.set("b", 1)
     store.set("a", 2)
     store.set("b", 3)
-    assert store.len() == 2
-    assert list(store.keys()) == ["b", "a"]
+    store.set("B", 4)
+    store.set("é", 5)
+    assert store.len() == 4
+    assert list(store.keys()) == ["B", "a", "b", "é"]
 
 
 def test_survives_a_new_plugin_instance(tmp_path: Path) -> None:
@@ -283,3 +288,210 @@ def test_threads_on_separate_keys(store: Any) -> None:
         thread.join()
     assert errors == []
     assert store.len() == 300
+
+
+# -- synchronous: NORMAL by default, FULL on demand -------------------------------------------
+
+
+def _synchronous_of_a_pooled_connection(storage: Any) -> int:
+    database = storage._database
+    conn = database.idle.pop() if database.idle else database.connect()
+    try:
+        level: int = conn.execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        database.release(conn)
+    return level
+
+
+@pytest.mark.parametrize(
+    ("setting", "level"),
+    [(None, 1), ("NORMAL", 1), ("normal", 1), ("FULL", 2), ("EXTRA", 3)],
+)
+def test_synchronous_setting(tmp_path: Path, setting: str | None, level: int) -> None:
+    config = {} if setting is None else {"synchronous": setting}
+    storage = make_plugin(tmp_path, **config).open("ns")
+    storage.set("k", 1)
+    assert _synchronous_of_a_pooled_connection(storage) == level  # 1 NORMAL, 2 FULL, 3 EXTRA
+    storage.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"synchronous": "OFF"}, "synchronous'] is 'OFF'; use 'NORMAL'"),
+        ({"busy_timeout": "soon"}, "busy_timeout'] is 'soon'; give a number"),
+        ({"serializer": "yaml"}, "serializer'] is 'yaml'; use 'pickle'"),
+    ],
+)
+def test_wrong_settings_are_refused_with_one_message(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(StoreException, match=re.escape(message)):
+        make_plugin(tmp_path, **config)
+
+
+def test_new_files_use_a_table_without_rowid(store: Any, tmp_path: Path) -> None:
+    store.set("k", 1)
+    conn = sqlite3.connect(tmp_path / FILENAME)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'store'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+
+def test_files_of_the_first_layout_still_work(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / FILENAME)
+    conn.execute(
+        "CREATE TABLE store (namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+        "PRIMARY KEY (namespace, key))"
+    )
+    conn.execute("INSERT INTO store VALUES ('ns', 'old', ?)", (pickle.dumps([1, 2]),))
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    storage = make_plugin(tmp_path).open("ns")
+    assert storage.get("old") == [1, 2]
+    storage.set("new", 3)
+    assert storage.keys() == ["new", "old"]
+    storage.close()
+
+
+# -- damaged files ----------------------------------------------------------------------------
+
+
+def _filled_file(tmp_path: Path) -> Path:
+    storage = make_plugin(tmp_path).open("ns")
+    for i in range(2000):
+        storage.set(f"k{i}", {"i": i, "pad": "x" * 100})
+    storage.close()
+    return tmp_path / FILENAME
+
+
+def _overwrite(path: Path, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+DAMAGES = {
+    "garbage": lambda path: path.write_bytes(os.urandom(path.stat().st_size)),
+    "text": lambda path: path.write_text("not a database\n" * 100),
+    "truncated": lambda path: os.truncate(path, path.stat().st_size // 2),
+    "garbage-inside": lambda path: _overwrite(path, path.stat().st_size // 2, b"\x5a" * 8192),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_damaged_file_is_refused_and_left_untouched(tmp_path: Path, damage: str) -> None:
+    path = _filled_file(tmp_path)
+    DAMAGES[damage](path)
+    before = path.read_bytes()
+    with pytest.raises(StoreException) as caught:
+        make_plugin(tmp_path).open("ns")
+    message = str(caught.value)
+    assert str(path) in message
+    assert "damaged" in message
+    assert ".recover" in message and "restore it from a backup" in message
+    assert path.read_bytes() == before  # never emptied, never rewritten
+    # Still refused on the next try: the first attempt did not "repair" it into an empty store.
+    with pytest.raises(StoreException):
+        make_plugin(tmp_path).open("ns")
+
+
+def test_check_on_open_can_be_skipped(tmp_path: Path) -> None:
+    path = _filled_file(tmp_path)
+    _overwrite(path, path.stat().st_size // 2, b"\x5a" * 8192)
+    # The header is intact: without the check the file opens, and SQLite reports the damage
+    # when a damaged page is read.
+    storage = make_plugin(tmp_path, check_on_open=False).open("ns")
+    with pytest.raises(sqlite3.DatabaseError):
+        for i in range(2000):
+            storage.get(f"k{i}")
+    storage.close()
+
+
+def test_unwritable_directory_gives_one_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreException, match="cannot open"):
+        make_plugin(tmp_path, basedir=str(blocker / "sub")).open("ns")
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def test_unpicklable_value_names_key_and_type_and_changes_nothing(store: Any) -> None:
+    store.set("k", "before")
+    with pytest.raises(UnstorableValueError) as caught:
+        store.set("k", {"lock": threading.Lock()})
+    message = str(caught.value)
+    assert "'k'" in message and "'ns'" in message and "dict" in message
+    assert "cannot be pickled" in message
+    assert isinstance(caught.value, TypeError)
+    assert store.get("k") == "before"
+    with pytest.raises(UnstorableValueError, match="function"):
+        store.set("new", lambda: None)
+    assert store.keys() == ["k"]
+
+
+def test_json_mode_stores_text_other_programs_can_read(tmp_path: Path) -> None:
+    storage = make_plugin(tmp_path, serializer="json").open("shared")
+    storage.set("k", {"name": "é", "n": [1, 2.5, True, None]})
+    assert storage.get("k") == {"name": "é", "n": [1, 2.5, True, None]}
+    conn = sqlite3.connect(tmp_path / FILENAME)
+    kind, text = conn.execute(
+        "SELECT typeof(value), value FROM store WHERE namespace = 'shared'"
+    ).fetchone()
+    assert kind == "text"
+    assert json.loads(text) == {"name": "é", "n": [1, 2.5, True, None]}
+    # and JSON the other program writes is read back
+    conn.execute("UPDATE store SET value = ? WHERE key = 'k'", ('{"from": "elsewhere"}',))
+    conn.commit()
+    conn.close()
+    assert storage.get("k") == {"from": "elsewhere"}
+    storage.close()
+
+
+def test_json_mode_never_unpickles(tmp_path: Path) -> None:
+    pickled = make_plugin(tmp_path).open("ns")
+    pickled.set("k", {"a": 1})
+    pickled.close()
+    storage = make_plugin(tmp_path, serializer="json").open("ns")
+    with pytest.raises(StoreException, match="holds a pickled value, which JSON mode never"):
+        storage.get("k")
+    storage.close()
+
+
+def test_pickle_mode_reads_what_json_mode_wrote(tmp_path: Path) -> None:
+    storage = make_plugin(tmp_path, serializer="json").open("ns")
+    storage.set("k", [1, "two"])
+    storage.close()
+    storage = make_plugin(tmp_path).open("ns")
+    assert storage.get("k") == [1, "two"]
+    storage.close()
+
+
+def test_namespaces_lists_those_holding_keys(tmp_path: Path) -> None:
+    plugin = make_plugin(tmp_path)
+    assert plugin.namespaces() == []
+    first, second, empty = plugin.open("b"), plugin.open("a"), plugin.open("c")
+    first.set("k", 1)
+    second.set("k", 1)
+    assert plugin.namespaces() == ["a", "b"]
+    for storage in (first, second, empty):
+        storage.close()
+
+
+def test_background_checkpoints_finish_before_the_file_is_released(tmp_path: Path) -> None:
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to count open files")
+    storage = make_plugin(tmp_path).open("ns")
+    for i in range(1200):  # several background checkpoints
+        storage.set(f"k{i}", i)
+    storage.close()
+    # Nothing of this process touches the file any more: no connection, no WAL left behind.
+    assert open_files_to(tmp_path / FILENAME) == 0
+    assert not (tmp_path / (FILENAME + "-wal")).exists()
+    conn = sqlite3.connect(tmp_path / FILENAME)
+    assert conn.execute("SELECT COUNT(*) FROM store").fetchone()[0] == 1200
+    conn.close()

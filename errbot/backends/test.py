@@ -468,6 +468,9 @@ def _test_config(
     for key, value in (extra_config or {}).items():
         setattr(config, key, value)
     config.BOT_EXTRA_PLUGIN_DIR = extra_plugin_dir
+    config._harness_data_dir = data_dir
+    if config.BOT_DATA_DIR != data_dir and config.BOT_LOG_FILE == join(data_dir, "log.txt"):
+        config.BOT_LOG_FILE = join(config.BOT_DATA_DIR, "log.txt")
     from errbot.settings import apply_defaults
 
     apply_defaults(config)
@@ -495,6 +498,7 @@ class TestBot:
         extra_config: dict[str, Any] | None = None,
     ) -> None:
         self.bot_config = _test_config(extra_plugin_dir, loglevel, extra_config)
+        self._own_data_dir = self.bot_config._harness_data_dir
         self.loglevel = loglevel
         logging.getLogger().setLevel(loglevel)
         self._bot_instance: TestBackend | None = None
@@ -545,7 +549,9 @@ class TestBot:
         bot.reset_rooms()
         self.bot_thread = None
         self._close_log_file()
-        shutil.rmtree(self.bot_config.BOT_DATA_DIR, ignore_errors=True)
+        # Only the directory the harness made: a BOT_DATA_DIR passed in extra_config is the
+        # caller's, and a later bot may reopen it.
+        shutil.rmtree(self._own_data_dir, ignore_errors=True)
 
     def _open_log_file(self) -> None:
         """Log to BOT_LOG_FILE too, as a real bot does (so `!log tail` works in tests)."""

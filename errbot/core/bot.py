@@ -240,8 +240,21 @@ class ErrBot(Backend, StoreMixin):
             stream.error(str(exc))
 
     def command_succeeded(self, msg: Message, cmd: str) -> None:
+        """Move the flows on: the flow waiting for ``cmd`` advances, or one starts."""
         if self.flow_executor is not None:
-            self.flow_executor.trigger(cmd, msg.frm, msg.ctx)
+            try:
+                self.flow_executor.trigger(cmd, msg.frm, msg.ctx)
+            except Exception:
+                log.exception("The flows could not process the command %s", cmd)
+
+    def inject_flows_from(self, instance_to_inject: Any) -> None:
+        """Register the ``@botflow`` flows of a BotFlow object with the flow executor."""
+        if self.flow_executor is not None:
+            self.flow_executor.add_flows_from(instance_to_inject)
+
+    def remove_flows_from(self, instance_to_inject: Any) -> None:
+        if self.flow_executor is not None:
+            self.flow_executor.remove_flows_from(instance_to_inject)
 
     def run_admin_command(self, fn: Any) -> None:
         """Admin commands run in order on their own lane, never waiting behind user commands."""

@@ -79,7 +79,7 @@ class Invocation:
             except Exception as render_error:  # e.g. the error's template does not exist
                 exc = render_error
         log.exception(
-            "An error happened while processing a message (%s): %s", self.msg.body, exc
+            "An error happened while running the command %s: %s", self.cmd, exc
         )
         self.bot.send_simple_reply(self.msg, ERROR_REPLY + str(exc), self.private, self.threaded)
 

@@ -24,6 +24,7 @@ __all__ = [
     "StoreMixin",
     "StoreNotOpenError",
     "StoragePluginNotFound",
+    "UnstorableValueError",
 ]
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ class StoreNotOpenError(StoreException):
 
 class StoragePluginNotFound(StoreException):
     """No storage plugin carries the name configured in ``STORAGE``."""
+
+
+class UnstorableValueError(StoreException, TypeError):
+    """A value the storage cannot serialise (unpicklable, or not JSON in JSON mode).
+
+    Raised before anything is written: the stored value, if any, is unchanged. It is also a
+    `TypeError`, what pickling an unpicklable object raises in Errbot.
+    """
 
 
 # Guards creation and disposal of the per-key locks of every StoreMixin; held only for a few

@@ -70,3 +70,11 @@ class StoragePluginBase:
     def open(self, namespace: str) -> StorageBase:
         """Open (creating if needed) the namespace; it holds what was stored there before."""
         raise NotImplementedError(f"{type(self).__name__} does not implement open()")
+
+    def namespaces(self) -> list[str]:
+        """The namespaces holding at least one key, sorted. Optional (not in Errbot's contract).
+
+        The built-in storages implement it; `errbot.storage.migrate.migrate` needs it when it
+        is not told which namespaces to copy.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot list its namespaces")

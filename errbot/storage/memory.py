@@ -54,3 +54,6 @@ class MemoryStoragePlugin(StoragePluginBase):
 
     def open(self, namespace: str) -> MemoryStorage:
         return MemoryStorage(namespace, self._roots.setdefault(namespace, {}))
+
+    def namespaces(self) -> list[str]:
+        return sorted(name for name, root in self._roots.items() if root)

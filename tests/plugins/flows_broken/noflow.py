@@ -1,0 +1,5 @@
+"""A flow module without any BotFlow subclass: loading it is an error."""
+
+
+class NotAFlow:
+    pass
