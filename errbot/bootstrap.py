@@ -105,6 +105,10 @@ def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any
     # This bot's webhook table: plugins' webhooks are routed here at activation.
     bot.webhooks = WebhookRouter(bot)
     bot.attach_storage_plugin(storage_plugin)
+    from errbot.backup import RepoManager
+
+    # Namespace "repomgr": read and written by backup scripts; installing is not supported.
+    bot.attach_repo_manager(RepoManager(storage_plugin))
     manager = BotPluginManager(
         bot,
         storage_plugin,
@@ -116,7 +120,7 @@ def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any
 
     bot.flow_executor = FlowExecutor(bot)
     bot.initialize_backend_storage()
-    errors = manager.update_plugin_places([])
+    errors = manager.update_plugin_places(bot.repo_manager.get_all_repos_paths())
     for path, error in errors.items():
         log.error("Some plugins failed to load: %s: %s", path, error)
     return bot

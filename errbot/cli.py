@@ -54,6 +54,19 @@ def _build_parser() -> argparse.ArgumentParser:
     modes.add_argument("--storage-migrate", nargs=2, metavar=("FROM", "TO"),
                        help="copy every storage namespace from the storage plugin FROM to TO "
                             "(e.g. Shelf SQLite) and verify the copy; stop the bot first")
+    modes.add_argument("-r", "--restore", nargs="?", const="", metavar="FILE",
+                       help="restore a bot from a backup script written by !backup "
+                            "(default: <BOT_DATA_DIR>/backup.py)")
+    modes.add_argument("--storage-get", metavar="NS",
+                       help="print the content of the storage namespace NS as a Python dict")
+    modes.add_argument("--storage-set", metavar="NS",
+                       help="replace the content of the namespace NS by the Python dict "
+                            "literal read on stdin")
+    modes.add_argument("--storage-merge", metavar="NS",
+                       help="deep-merge the Python dict literal read on stdin into the "
+                            "namespace NS, key by key")
+    modes.add_argument("--storage-list", action="store_true",
+                       help="list the storage namespaces that hold data")
     parser.add_argument("--storage-migrate-config", metavar="JSON",
                         help="the STORAGE_CONFIG of the TO storage of --storage-migrate, "
                              "as a JSON object (see docs/storage.md)")
@@ -117,6 +130,23 @@ def main(argv: list[str] | None = None) -> int:
 
         return migrate_command(args.config, *args.storage_migrate,
                                args.storage_migrate_config, args.storage_migrate_overwrite)
+    for action in ("get", "set", "merge"):
+        namespace = getattr(args, f"storage_{action}")
+        if namespace is not None:
+            from errbot.backup import storage_command
+
+            return storage_command(args.config, action, namespace)
+    if args.storage_list:
+        from errbot.backup import storage_command
+
+        return storage_command(args.config, "list")
+    if args.restore is not None:
+        if getattr(args, "daemon", False):
+            _error("You cannot restore in daemon mode.")
+            return 1
+        from errbot.backup import restore_command
+
+        return restore_command(args.config, args.restore or None)
     if args.list:
         return list_backends(args.config)
     return start(args)
