@@ -253,7 +253,11 @@ def restore_command(config_path: str | None, backup: str | None) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     if not backup:
-        backup = os.path.join(os.fspath(config.BOT_DATA_DIR), "backup.py")
+        # The data-only backup is the default format; Errbot's script stays readable.
+        data_dir = os.fspath(config.BOT_DATA_DIR)
+        backup = os.path.join(data_dir, "backup.jsonl")
+        if not os.path.exists(backup):
+            backup = os.path.join(data_dir, "backup.py")
     try:
         with open(backup, encoding="utf-8") as handle:
             source = handle.read()

@@ -11,6 +11,7 @@ import logging
 import re
 import types
 from collections.abc import Callable, Mapping, Sequence
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from errbot.arguments import SeparatorArgParser, ShlexArgParser
@@ -26,6 +27,7 @@ from errbot.backends.base import (
 )
 from errbot.dynamic_command import Command
 from errbot.exceptions import CommandError, ValidationException
+from errbot.plugin.cron import CronScheduler
 from errbot.plugin.pollers import PollerSet
 from errbot.storage import StoreMixin
 
@@ -86,6 +88,7 @@ class BotPluginBase(StoreMixin):
         self.log = logging.getLogger(f"errbot.plugins.{self._name}")
         self._bot: ErrBot = bot  # type: ignore[assignment]
         self._pollers = PollerSet(self)
+        self._crons = CronScheduler(self)
         self.plugin_dir = (
             getattr(bot, "plugin_dir", None) if bot is not None else None
         )
@@ -131,6 +134,7 @@ class BotPluginBase(StoreMixin):
         """Stop pollers, close storage, unregister commands; overrides call ``super()``."""
         self._pollers.stop_all()
         self.current_pollers.clear()
+        self._crons.stop_all()
         if self.is_open_storage():
             try:
                 self.close_storage()
@@ -166,6 +170,32 @@ class BotPluginBase(StoreMixin):
     ) -> None:
         """Stop a poller started with the same method, args and kwargs; it never fires again."""
         self._pollers.stop(method, args, kwargs)
+
+    # -- cron jobs ----------------------------------------------------------------
+    def start_cron(
+        self,
+        expression: str,
+        method: Callable[..., Any],
+        tz: str | tzinfo | None = None,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        catch_up: bool = False,
+    ) -> None:
+        """Call ``method(*args, **kwargs)`` on a 5-field cron schedule (docs/scheduling.md).
+
+        ``tz`` is a zone name or tzinfo (default UTC). An invalid expression or zone raises
+        ValueError. With ``catch_up``, a run missed while the bot was down happens once now.
+        """
+        self._crons.start(expression, method, tz, args, kwargs, catch_up)
+
+    def stop_cron(
+        self,
+        method: Callable[..., Any],
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Stop a cron job started with the same method, args and kwargs."""
+        self._crons.stop(method, args, kwargs)
 
     # -- messaging ----------------------------------------------------------------
     def send(

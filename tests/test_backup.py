@@ -41,7 +41,7 @@ def _forget_loaded_config():
 # -- !backup through the test backend ---------------------------------------------------------
 def test_backup_command_writes_the_script(testbot: Any) -> None:
     assert testbot.exec_command("!keep some words") == "kept"
-    reply = testbot.exec_command("!backup")
+    reply = testbot.exec_command("!backup script")
     path = os.path.join(testbot.bot_config.BOT_DATA_DIR, "backup.py")
     assert reply == f'The backup file has been written in "{path}".'
     text = Path(path).read_text()
@@ -218,7 +218,7 @@ def test_script_without_repo_manager(tmp_path: Path) -> None:
 # -- data-only backups (backup.jsonl) -----------------------------------------------------------
 def test_backup_data_command(testbot: Any) -> None:
     testbot.exec_command("!keep words")
-    reply = testbot.exec_command("!backup data")
+    reply = testbot.exec_command("!backup")
     path = os.path.join(testbot.bot_config.BOT_DATA_DIR, "backup.jsonl")
     assert reply == f'The backup file has been written in "{path}".'
     lines = [json.loads(line) for line in Path(path).read_text().splitlines()]

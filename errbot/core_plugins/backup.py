@@ -13,9 +13,9 @@ class Backup(BotPlugin):
 
     @botcmd(admin_only=True)
     def backup(self, msg: Any, args: Any) -> str:
-        """Back up the bot's storage for errbot --restore FILE: a Python script (Errbot's
-        format), or with "data" a data-only backup.jsonl whose restore runs no code."""
-        if str(args).strip() == "data":
+        """Back up the bot's storage for errbot --restore: a data-only backup.jsonl whose
+        restore runs no code, or with "script" Errbot's backup.py format."""
+        if str(args).strip() != "script":
             path, skipped = write_data_backup(self._bot)
             reply = f'The backup file has been written in "{path}".'
             if skipped:
