@@ -150,7 +150,7 @@ def test_dst_fall_back_in_paris():
     assert first == utc(2026, 10, 25, 0, 30)  # the first 02:30 (CEST)
     # ...and only once: the next run is the following day.
     assert daily.next_after(first, PARIS) == paris(2026, 10, 26, 2, 30)
-    # An hourly job runs in both passes of the repeated hour.
+    # Wall-clock times run once: an hourly job does not repeat during the repeated hour.
     hourly = CronExpression("30 * * * *")
     runs = [utc(2026, 10, 24, 23, 0)]
     for _ in range(4):
@@ -158,9 +158,11 @@ def test_dst_fall_back_in_paris():
     assert runs[1:] == [
         utc(2026, 10, 24, 23, 30),  # 01:30 CEST
         utc(2026, 10, 25, 0, 30),  # 02:30 CEST
-        utc(2026, 10, 25, 1, 30),  # 02:30 CET
         utc(2026, 10, 25, 2, 30),  # 03:30 CET
+        utc(2026, 10, 25, 3, 30),  # 04:30 CET
     ]
+    # Computed from inside the second pass, the rest of that pass is still to come.
+    assert hourly.next_after(paris(2026, 10, 25, 2, 10, fold=1), PARIS) == utc(2026, 10, 25, 1, 30)
 
 
 def test_next_after_needs_an_aware_datetime():
@@ -218,8 +220,11 @@ def test_missed_runs_are_not_queued(plugin, clock):
 
 def test_job_in_a_zone_with_arguments(plugin, clock):
     plugin.start_cron(
-        "0 11 * * MON-FRI", plugin.with_arguments, tz="Europe/Paris",
-        args=["x"], kwargs={"keyword": "k"},
+        "0 11 * * MON-FRI",
+        plugin.with_arguments,
+        tz="Europe/Paris",
+        args=["x"],
+        kwargs={"keyword": "k"},
     )
     clock.set(utc(2026, 1, 5, 10))  # 11:00 in Paris
     assert plugin._crons.run_due() == 1

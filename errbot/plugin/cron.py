@@ -33,17 +33,15 @@ _SEARCH_DAYS = 366 * 9  # the rarest day a valid expression can ask for is Feb 2
 
 _MONTH_NAMES = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 _DAY_NAMES = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
-_DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31,
-                  11: 30, 12: 31}
+# The longest each month can be (2000 was a leap year).
+_DAYS_IN_MONTH = {month: calendar.monthrange(2000, month)[1] for month in range(1, 13)}
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _parse_field(
-    text: str, low: int, high: int, names: Mapping[str, int] | None
-) -> frozenset[int]:
+def _parse_field(text: str, low: int, high: int, names: Mapping[str, int] | None) -> frozenset[int]:
     def value(token: str) -> int:
         upper = token.upper()
         if names is not None and upper in names:
@@ -239,8 +237,9 @@ class CronScheduler:
         key = _job_key(method, args, kwargs)
         with self._lock:
             if key in self.jobs:
-                self._plugin.log.warning("Cron job %r is already running; not started twice.",
-                                         method)
+                self._plugin.log.warning(
+                    "Cron job %r is already running; not started twice.", method
+                )
                 return None
             job = CronJob(parsed, zone, method, args or (), kwargs or {}, _job_id(key))
             self.jobs[key] = job
