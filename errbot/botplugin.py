@@ -205,12 +205,10 @@ class BotPluginBase(StoreMixin):
         in_reply_to: Message | None = None,
         groupchat_nick_reply: bool = False,
     ) -> None:
-        """Send ``text`` (Markdown) to a person or a room. Safe from any thread or coroutine."""
-        if not isinstance(identifier, Identifier):
-            raise ValueError(
-                "identifier needs to be of type Identifier, "
-                "the old string behavior is not supported"
-            )
+        """Send ``text`` (Markdown) to a person or a room. Safe from any thread or coroutine.
+
+        A string instead of an Identifier raises ValueError (checked by the bot).
+        """
         return self._bot.send(identifier, text, in_reply_to, groupchat_nick_reply)
 
     def send_templated(
