@@ -96,6 +96,14 @@ def _mark_regex(
     )
 
 
+def _regex_command(func: F, command: dict[str, Any], regex: dict[str, Any]) -> F:
+    """Mark ``func`` as a regex command (shared by re_botcmd and botmatch)."""
+    if not _is_command(func):
+        _mark_command(func, is_regex=True, **command)
+        _mark_regex(func, **regex)
+    return func
+
+
 # --- botcmd -----------------------------------------------------------------------------
 
 
@@ -225,27 +233,13 @@ def re_botcmd(
     """
 
     def decorate(func: F) -> F:
-        if not _is_command(func):
-            _mark_command(
-                func,
-                name=name,
-                hidden=hidden,
-                admin_only=admin_only,
-                historize=historize,
-                template=template,
-                flow_only=flow_only,
-                is_regex=True,
-            )
-            _mark_regex(
-                func,
-                pattern=pattern,
-                flags=flags,
-                matchall=matchall,
-                prefixed=prefixed,
-                re_cmd_name_help=re_cmd_name_help,
-                decorator="re_botcmd",
-            )
-        return func
+        return _regex_command(
+            func,
+            dict(name=name, hidden=hidden, admin_only=admin_only, historize=historize,
+                 template=template, flow_only=flow_only),
+            dict(pattern=pattern, flags=flags, matchall=matchall, prefixed=prefixed,
+                 re_cmd_name_help=re_cmd_name_help, decorator="re_botcmd"),
+        )
 
     return decorate(args[0]) if args else decorate
 
@@ -312,27 +306,13 @@ def botmatch(
         )
 
     def decorate(func: F, pattern: str | re.Pattern[str]) -> F:
-        if not _is_command(func):
-            _mark_command(
-                func,
-                name=name,
-                hidden=hidden,
-                admin_only=admin_only,
-                historize=historize,
-                template=template,
-                flow_only=flow_only,
-                is_regex=True,
-            )
-            _mark_regex(
-                func,
-                pattern=pattern,
-                flags=flags,
-                matchall=matchall,
-                prefixed=False,
-                re_cmd_name_help=re_cmd_name_help,
-                decorator="botmatch",
-            )
-        return func
+        return _regex_command(
+            func,
+            dict(name=name, hidden=hidden, admin_only=admin_only, historize=historize,
+                 template=template, flow_only=flow_only),
+            dict(pattern=pattern, flags=flags, matchall=matchall, prefixed=False,
+                 re_cmd_name_help=re_cmd_name_help, decorator="botmatch"),
+        )
 
     if len(args) == 2:
         return decorate(args[0], args[1])
