@@ -6,8 +6,8 @@
 * `restore_command` is ``errbot -r/--restore [FILE]``.
 * `storage_command` is ``errbot --storage-get/--storage-set/--storage-merge NS`` and
   ``--storage-list``.
-* `RepoManager` is the minimal repository manager the bot and backup scripts need (namespace
-  "repomgr"); installing repositories is not supported yet.
+* `RepoManager` (from `errbot.repos`, re-exported here) is the repository manager backup
+  scripts drive through ``bot.repo_manager`` (namespace "repomgr").
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import os
 import sys
 from typing import Any
 
+from errbot.repos import RepoManager
 from errbot.storage import StoreMixin
 
 __all__ = [
     "RepoManager",
-    "RepoInstallNotSupported",
     "backup_script",
     "restore_command",
     "storage_command",
@@ -34,35 +34,6 @@ log = logging.getLogger(__name__)
 
 STORAGE_ERROR_EXIT = -3
 HEADER = "## This file is not executable on its own. use errbot -r FILE to restore your bot."
-
-
-class RepoInstallNotSupported(Exception):
-    """`RepoManager.install_repo` was asked to install a repository."""
-
-
-class RepoManager(StoreMixin):
-    """The repository manager's storage ("repomgr"); no repository can be installed yet."""
-
-    def __init__(self, storage_plugin: Any) -> None:
-        self.storage_plugin = storage_plugin
-        # While a backup script runs, a refused install is logged and the restore continues.
-        self.restoring = False
-        self.open_storage(storage_plugin, "repomgr")
-
-    def get_all_repos_paths(self) -> list[str]:
-        return []
-
-    def install_repo(self, repo: str) -> str:
-        message = (f"Cannot install the repository {repo!r}: installing repositories is not "
-                   "supported yet; install its plugins by hand in BOT_EXTRA_PLUGIN_DIR.")
-        if self.restoring:
-            log.error(message)
-            return message
-        raise RepoInstallNotSupported(message)
-
-    def shutdown(self) -> None:
-        if self.is_open_storage():
-            self.close_storage()
 
 
 # --- !backup ------------------------------------------------------------------------------------
@@ -217,6 +188,13 @@ def _restore_data(bot: Any, entries: list[tuple[str, str, Any]]) -> None:
     log.info("Restored %d keys.", len(entries))
 
 
+def _reinstall_repos(bot: Any) -> None:
+    """Fetch the repositories a data backup lists (at their pinned commits), as the backup
+    scripts do; a repository that fails is logged and the others still come back."""
+    for name in bot.repo_manager.get_installed_plugin_repos():
+        log.info("Reinstalling %s: %s", name, bot.repo_manager.install_repo(name))
+
+
 # --- errbot --restore ---------------------------------------------------------------------------
 
 
@@ -276,10 +254,11 @@ def restore_command(config_path: str | None, backup: str | None) -> int:
     try:
         if not _is_empty(bot):
             return fail("You cannot restore onto a non empty bot.")
+        bot.repo_manager.restoring = True
         if entries is not None:
             _restore_data(bot, entries)
+            _reinstall_repos(bot)
         else:
-            bot.repo_manager.restoring = True
             exec(code, {"bot": bot, "log": logging.getLogger("errbot.restore")})  # noqa: S102
     except Exception as exc:
         log.exception("The restore failed")

@@ -105,10 +105,10 @@ def setup_bot(backend_name: str, config: Any, restore: str | None = None) -> Any
     # This bot's webhook table: plugins' webhooks are routed here at activation.
     bot.webhooks = WebhookRouter(bot)
     bot.attach_storage_plugin(storage_plugin)
-    from errbot.backup import RepoManager
+    from errbot.repos import RepoManager
 
-    # Namespace "repomgr": read and written by backup scripts; installing is not supported.
-    bot.attach_repo_manager(RepoManager(storage_plugin))
+    # Namespace "repomgr"; repositories are installed under <BOT_DATA_DIR>/plugins.
+    bot.attach_repo_manager(RepoManager(storage_plugin, bot.plugin_dir, config))
     manager = BotPluginManager(
         bot,
         storage_plugin,

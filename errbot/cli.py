@@ -51,6 +51,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "(default: the current directory)")
     modes.add_argument("-T", "--text", action="store_true",
                        help="start on the console (Text backend), whatever BACKEND says")
+    modes.add_argument("-G", "--graphic", action="store_true",
+                       help="start with the graphic console, a chat page in the browser on "
+                            "127.0.0.1 (Graphic backend), whatever BACKEND says")
     modes.add_argument("--storage-migrate", nargs=2, metavar=("FROM", "TO"),
                        help="copy every storage namespace from the storage plugin FROM to TO "
                             "(e.g. Shelf SQLite) and verify the copy; stop the bot first")
@@ -454,6 +457,8 @@ def _load_checked_config(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
     if args.text:
         config.BACKEND = "Text"
+    elif args.graphic:
+        config.BACKEND = "Graphic"
     apply_defaults(config)
     validate(config)
     return config
@@ -464,6 +469,9 @@ def start(args: argparse.Namespace) -> int:
     daemon = getattr(args, "daemon", False)
     if daemon and args.text:
         _error("You cannot run in text and daemon mode at the same time")
+        return 1
+    if daemon and args.graphic:
+        _error("You cannot run in graphic and daemon mode at the same time")
         return 1
 
     from errbot.settings import ConfigError

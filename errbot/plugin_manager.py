@@ -285,6 +285,44 @@ class BotPluginManager(StoreMixin):
             if info.location is not None and root in info.location.resolve().parents
         ]
 
+    def remove_plugins_from_path(self, path: str) -> list[str]:
+        """Deactivate and forget every plugin and flow under ``path`` (a repository being
+        uninstalled or that failed to load); the plugin names removed. Configurations and
+        stored data are kept: a reinstalled plugin finds them again."""
+        root = Path(path).resolve()
+
+        def under(location: Path | None) -> bool:
+            return location is not None and root in location.resolve().parents
+
+        with self._lock:
+            names = [n for n, info in self.plugin_infos.items() if under(info.location)]
+            for name in names:
+                self.deactivate_plugin(name)
+                info = self.plugin_infos.pop(name)
+                self.plugins.pop(name, None)
+                self._modules.pop(info.module_path, None)
+                sys.modules.pop(f"errbot.plugins.{info.module}", None)
+            for name in [n for n, info in self.flow_infos.items() if under(info.location)]:
+                botflow = self.flows.pop(name)
+                self.flow_infos.pop(name)
+                if botflow.is_activated:
+                    try:
+                        botflow.deactivate()
+                    except Exception:
+                        log.exception("Error while deactivating the flow %s", name)
+                        self.bot.remove_flows_from(botflow)
+            # Import paths and discovery roots inside the folder go too: it is being deleted.
+            def inside(entry: str) -> bool:
+                return bool(entry) and (Path(entry).resolve() == root or under(Path(entry)))
+
+            self.plugin_places = [p for p in self.plugin_places if not inside(p)]
+            for entries in (sys.path, plugins_package.__path__):
+                for entry in [e for e in entries if inside(e)]:
+                    entries.remove(entry)
+            for key in [k for k in self.errors if under(Path(k))]:
+                del self.errors[key]
+        return names
+
     def is_plugin_blacklisted(self, name: str) -> bool:
         return name in self.get(BL_PLUGINS, ())
 
@@ -521,6 +559,16 @@ class BotPluginManager(StoreMixin):
         self._dynamic[name] = plugin
         self._active = [*self._active, plugin]
         self.bot.callbacks.invalidate()
+
+    def is_dynamic_plugin(self, name: str) -> bool:
+        return name in self._dynamic
+
+    def dynamic_plugin_owner(self, name: str) -> BotPlugin | None:
+        """The plugin whose ``create_dynamic_plugin`` made ``name``, if it is still there."""
+        for plugin in [*self.plugins.values(), *self._dynamic.values()]:
+            if name in getattr(plugin, "_dynamic_plugins", {}):
+                return plugin
+        return None
 
     def unregister_dynamic_plugin(self, name: str) -> None:
         plugin = self._dynamic.pop(name, None)

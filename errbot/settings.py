@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     # configuration set from chat overrides its entry here.
     "PLUGINS_CONFIG": {},
     "AUTOINSTALL_DEPS": True,
+    # Read once a day by the VersionChecker core plugin; None or "" turns the check off.
+    "VERSION_CHECK_URL": "https://errbot.io/versions.json",
     # Logging
     "BOT_LOG_FORMATTER": None,
     "BOT_LOG_FILE": None,
@@ -80,12 +82,19 @@ DEFAULTS: dict[str, Any] = {
     # Text backend
     "TEXT_DEMO_MODE": True,
     "COMPACT_OUTPUT": True,
+    # Graphic backend (errbot -G, docs/graphic_console.md): 0 means any free port
+    "GRAPHIC_PORT": 3142,
+    "GRAPHIC_OPEN_BROWSER": True,
     # IRC backend
     "IRC_CHANNEL_RATE": 1,
     "IRC_PRIVATE_RATE": 1,
     "IRC_RECONNECT_ON_KICK": 5,
     "IRC_RECONNECT_ON_DISCONNECT": 5,
     "IRC_ACL_PATTERN": "{nick}!{user}@{host}",
+    # a CA file (PEM) trusted for the server's TLS certificate, e.g. a private CA
+    "IRC_CA_CERT_FILE": None,
+    # join a channel the bot is invited to (callback_room_joined gets invited_by)
+    "IRC_JOIN_ON_INVITE": True,
     # XMPP backend
     "XMPP_CA_CERT_FILE": None,
     "XMPP_FEATURE_MECHANISMS": {},
@@ -93,6 +102,15 @@ DEFAULTS: dict[str, Any] = {
     "XMPP_USE_IPV6": False,
     "XMPP_XHTML_IM": False,
     "XMPP_SSL_VERSION": None,
+    "XMPP_DIRECT_TLS": False,
+    # Discord backend (docs/backends/discord.md): server (id or name) for "#channel" and
+    # username lookups; privileged intents, also to enable in the Developer Portal
+    "DISCORD_GUILD": None,
+    "DISCORD_MEMBERS_INTENT": True,
+    "DISCORD_PRESENCE_INTENT": False,
+    # Slack backend (docs/backends/slack.md): Web API base URL (tests, proxies), Events API path
+    "SLACK_API_URL": None,
+    "SLACK_EVENTS_PATH": "/slack/events",
 }
 """Every optional setting with the value used when `config.py` leaves it out.
 
@@ -213,6 +231,7 @@ _TYPE_RULES: tuple[tuple[str, Any, str], ...] = (
      "a directory, a list of directories or None"),
     ("BOT_PLUGIN_INDEXES", lambda v: isinstance(v, str) or _is_str_sequence(v),
      "a URL or path, or a tuple of them"),
+    ("VERSION_CHECK_URL", lambda v: v is None or isinstance(v, str), "a URL, or None"),
     ("STORAGE", lambda v: isinstance(v, str) and v != "", "the Name of a storage plugin"),
     ("STORAGE_CONFIG", lambda v: isinstance(v, Mapping), "a dict"),
     ("CORE_PLUGINS", lambda v: v is None or _is_str_sequence(v),

@@ -8,6 +8,7 @@ exactly as long as the bot takes to answer, never a polling interval.
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import sys
@@ -26,6 +27,7 @@ from errbot.backends.base import (
     Room,
     RoomDoesNotExistError,
     RoomOccupant,
+    Stream,
 )
 from errbot.core.bot import ErrBot
 
@@ -370,9 +372,17 @@ class TestBackend(ErrBot):
         name: str | None = None,
         size: int | None = None,
         stream_type: str | None = None,
-    ) -> Any:
-        self.outgoing_message_queue.put(fsource.read())
-        return None
+    ) -> Stream:
+        """Put the file's content on the outgoing queue (as Errbot does) and return its
+        stream, already delivered: plugins that follow the transfer see it succeed."""
+        data = fsource.read()
+        self.outgoing_message_queue.put(data)
+        size = len(data) if size is None else size
+        stream = Stream(user, io.BytesIO(data), name, size, stream_type)
+        stream.accept()
+        stream.ack_data(len(data))
+        stream.success()
+        return stream
 
     def push_message(self, msg: str, extras: Any = "") -> None:
         self.incoming_stanza_queue.put((STZ_MSG, msg, extras))

@@ -21,6 +21,8 @@ from typing import Any
 
 from errbot.backends.base import (
     ONLINE,
+    STREAM_TRANSFER_IN_PROGRESS,
+    STREAM_WAITING_TO_START,
     Backend,
     Card,
     Identifier,
@@ -34,15 +36,17 @@ from errbot.backends.base import (
 from errbot.core.callbacks import CallbackDispatcher
 from errbot.core.dispatch import CommandPipeline
 from errbot.core.history import CommandHistory
-from errbot.core.metrics import Metrics
+from errbot.core.metrics import Metrics, plugin_name_of
 from errbot.core.registry import CommandRegistry
-from errbot.core.runtime import Runtime
+from errbot.core.runtime import Runtime, is_async_callable
 from errbot.core.workers import SerialLane
 from errbot.storage import StoreMixin
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE_LIMIT = 10000
+# The colour names every Markdown output format knows (rendering's character tables).
+CARD_COLORS = frozenset(("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"))
 _BANG_REFERENCE = re.compile(r"(?<![\w!])(?:!!(?![\w!])|!(?=\w))")
 IDENTIFIER_TYPE_ERROR = (
     "identifier needs to be of type Identifier, the old string behavior is not supported"
@@ -70,7 +74,7 @@ class ErrBot(Backend, StoreMixin):
         )
         self.registry = CommandRegistry()
         self.history = CommandHistory()
-        self.metrics = Metrics()
+        self.metrics = Metrics(self.runtime.pool)
         self.plugin_manager: Any = None
         self.repo_manager: Any = None
         self.storage_plugin: Any = None
@@ -80,6 +84,7 @@ class ErrBot(Backend, StoreMixin):
             self._active_plugins,
             list(getattr(bot_config, "PLUGINS_CALLBACK_ORDER", (None,)) or (None,)),
             asynchronous=bool(getattr(bot_config, "BOT_ASYNC", True)),
+            metrics=self.metrics,
         )
         self._pipeline: CommandPipeline | None = None
         self._admin_lane = SerialLane("errbot-admin-commands")
@@ -174,7 +179,7 @@ class ErrBot(Backend, StoreMixin):
 
     # -- incoming -------------------------------------------------------------------
     def process_message(self, msg: Message) -> bool:
-        self.metrics.messages += 1
+        self.metrics.received[1 if msg.is_direct else 0] += 1
         return self.pipeline.process_message(msg)
 
     def callback_message(self, msg: Message) -> None:
@@ -209,35 +214,60 @@ class ErrBot(Backend, StoreMixin):
         self.callbacks.dispatch("callback_room_topic", room)
 
     def callback_stream(self, stream: Stream) -> None:
-        """Offer an incoming file to every active plugin, each in its own thread.
+        """Offer an incoming file to the plugins that handle files (section 2.6).
 
-        The content is read once; each plugin gets its own stream over its own copy.
+        Backends call this from their own thread: the content is read on a worker, then every
+        plugin overriding ``callback_stream`` gets, in a thread of its own, a clone of the
+        stream over its own copy of the content. A plugin that leaves its clone pending has
+        it rejected, one that returns with it in progress has it marked successful, one that
+        raises has it marked in error; none of this affects the other plugins.
         """
-        plugins = list(self._active_plugins())
-        if not plugins:
-            stream.reject()
+        log.info("Initiated an incoming transfer %s", stream)
+        receivers = self.callbacks.receivers("callback_stream")
+        if not receivers:
+            # Every plugin would reject its copy (the default), so refuse the transfer itself.
+            if stream.status == STREAM_WAITING_TO_START:
+                stream.reject()
             return
-        data = stream.read()
-        for plugin in plugins:
+        self.runtime.submit_background(self._tee_stream, stream, receivers)
+
+    def _tee_stream(self, stream: Stream, receivers: Sequence[Any]) -> None:
+        try:
+            data = stream.read()
+        except Exception as exc:
+            log.exception("Cannot read the incoming transfer %s", stream)
+            stream.error(str(exc))
+            return
+        for callback in receivers:
+            # BytesIO(data) shares the bytes until written to: one copy of the content.
             copy = stream.clone(io.BytesIO(data))
             threading.Thread(
                 target=self._plugin_stream,
-                args=(plugin, copy),
+                args=(callback, copy),
                 daemon=True,
-                name=f"stream to {plugin.name}",
+                name=f"stream to {plugin_name_of(callback)}",
             ).start()
 
-    @staticmethod
-    def _plugin_stream(plugin: Any, stream: Stream) -> None:
+    def _plugin_stream(self, callback: Any, stream: Stream) -> None:
         try:
-            plugin.callback_stream(stream)
-            if stream.status == "pending":
-                stream.reject()
-            elif stream.status == "in progress":
-                stream.success()
+            if is_async_callable(callback):
+                self.runtime.run_sync(callback(stream))
+            else:
+                callback(stream)
         except Exception as exc:
-            log.exception("%s failed to handle a stream", plugin)
+            log.exception("%s failed to handle the stream %s", plugin_name_of(callback), stream)
+            self.metrics.plugin_error(callback, "stream")
             stream.error(str(exc))
+            return
+        if stream.status == STREAM_WAITING_TO_START:
+            log.warning(
+                "%s neither accepted nor rejected the transfer %s: rejected.",
+                plugin_name_of(callback),
+                stream,
+            )
+            stream.reject()
+        elif stream.status == STREAM_TRANSFER_IN_PROGRESS:
+            stream.success()
 
     def command_succeeded(self, msg: Message, cmd: str) -> None:
         """Move the flows on: the flow waiting for ``cmd`` advances, or one starts."""
@@ -336,12 +366,19 @@ class ErrBot(Backend, StoreMixin):
 
     def send_message(self, msg: Message) -> None:
         """Concrete backends deliver the message, then call this to notify plugins."""
-        self.metrics.replies += 1
+        self.metrics.sent[1 if msg.is_direct else 0] += 1
         self.callbacks.dispatch("callback_botmessage", msg)
 
     def send_card(self, card: Card) -> None:
-        """Render the card as Markdown where the backend has no native cards."""
-        text = self.render_template("card", {"card": card})
+        """Send ``card`` as Markdown rendered by the ``card.md`` template.
+
+        This is the hook for rich backends: those with native cards (attachments, embeds)
+        override it and build their own from the Card's fields.
+        """
+        color = card.color.lower() if isinstance(card.color, str) else None
+        if color not in CARD_COLORS:
+            color = None  # a hex value or an unknown name: no text format could show it
+        text = self.render_template("card", {"card": card, "color": color})
         msg = self.build_message(text)
         msg.to = card.to
         msg.frm = card.frm

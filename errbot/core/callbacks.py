@@ -16,6 +16,7 @@ from errbot.core.workers import SerialLane
 
 if TYPE_CHECKING:
     from errbot.botplugin import BotPlugin
+    from errbot.core.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class CallbackDispatcher:
         active_plugins: Callable[[], Sequence[BotPlugin]],
         order: Sequence[str | None],
         asynchronous: bool,
+        metrics: Metrics | None = None,
     ) -> None:
         self._runtime = runtime
         self._active_plugins = active_plugins
@@ -48,6 +50,7 @@ class CallbackDispatcher:
         self._asynchronous = asynchronous
         self._lane = SerialLane()
         self._cache: dict[str, list[Any]] = {}
+        self._metrics = metrics
 
     def invalidate(self) -> None:
         """Forget cached receiver lists; called whenever a plugin is (de)activated."""
@@ -102,6 +105,8 @@ class CallbackDispatcher:
                     callback(*args)
             except Exception:
                 log.exception("%s raised an exception in %s", callback, name)
+                if self._metrics is not None:
+                    self._metrics.plugin_error(callback, "callback")
 
     def shutdown(self) -> None:
         self._lane.shutdown()

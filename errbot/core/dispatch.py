@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from errbot.core.execution import Invocation
+from errbot.core.metrics import BAD_ARGUMENTS, REFUSED
 from errbot.core.prefix import PrefixParser
 from errbot.core.registry import plugin_of
 from errbot.core.runtime import is_async_callable
@@ -94,6 +95,7 @@ class CommandPipeline:
         return matched
 
     def _unprocessed(self, msg: Message, text: str) -> None:
+        self.bot.metrics.unknown_command()
         parts = text.split(None, 1)
         cmd = parts[0] if parts else ""
         args = parts[1] if len(parts) > 1 else ""
@@ -135,6 +137,7 @@ class CommandPipeline:
             filtered_msg, filtered_cmd, args = self.run_filters(msg, cmd, args, False)
             if filtered_msg is None:
                 log.info('Command "%s" blocked or deferred.', cmd)
+                bot.metrics.command_not_run(cmd, REFUSED)
                 return
             msg = filtered_msg
             if filtered_cmd != cmd and filtered_cmd is not None:
@@ -157,6 +160,7 @@ class CommandPipeline:
             try:
                 call_args = split_arguments(method, args, meta)
             except Exception as exc:
+                bot.metrics.command_not_run(cmd, BAD_ARGUMENTS)
                 bot.send_simple_reply(msg, f"Sorry, I couldn't parse your arguments. {exc}")
                 return
         # Read at every command, as Errbot does: plugin tests change these at run time.

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from errbot.core.metrics import COMMAND_ERROR, ERROR, SUCCESS
 from errbot.exceptions import CommandError
 
 if TYPE_CHECKING:
@@ -26,7 +28,9 @@ ERROR_REPLY = "Computer says nooo. See logs for details:\n"
 class Invocation:
     """One command call: what to run, with what, and where its replies go."""
 
-    __slots__ = ("bot", "msg", "cmd", "method", "args", "template", "private", "threaded")
+    __slots__ = (
+        "bot", "msg", "cmd", "method", "args", "template", "private", "threaded", "created",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -51,6 +55,9 @@ class Invocation:
         )
         self.private = private
         self.threaded = threaded
+        # The latency metric starts here, at the hand-over: time spent waiting for a free
+        # worker is part of what the user waits for.
+        self.created = time.perf_counter()
 
     # -- replies --------------------------------------------------------------------
     def reply(self, value: Any) -> None:
@@ -70,21 +77,31 @@ class Invocation:
         self.bot.send_simple_reply(self.msg, text, self.private, self.threaded)
 
     def fail(self, exc: BaseException) -> None:
+        """Report the exception ``exc`` the command raised, and count it."""
         if isinstance(exc, CommandError):
             # Only the error's own template applies: the command's template describes its
             # results, not its errors (as in Errbot).
             try:
                 self._send(exc.reason, exc.template)
+                self._finished(COMMAND_ERROR)
                 return
             except Exception as render_error:  # e.g. the error's template does not exist
                 exc = render_error
-        log.exception(
-            "An error happened while running the command %s: %s", self.cmd, exc
-        )
-        self.bot.send_simple_reply(self.msg, ERROR_REPLY + str(exc), self.private, self.threaded)
+        self.bot.metrics.plugin_error(self.method, "command")
+        log.exception("An error happened while running the command %s: %s", self.cmd, exc)
+        try:
+            self.bot.send_simple_reply(
+                self.msg, ERROR_REPLY + str(exc), self.private, self.threaded
+            )
+        finally:
+            self._finished(ERROR)
 
     def succeeded(self) -> None:
+        self._finished(SUCCESS)
         self.bot.command_succeeded(self.msg, self.cmd)
+
+    def _finished(self, outcome: str) -> None:
+        self.bot.metrics.command_finished(self.cmd, outcome, time.perf_counter() - self.created)
 
     # -- running --------------------------------------------------------------------
     def run_sync(self) -> None:

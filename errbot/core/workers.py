@@ -79,7 +79,13 @@ class WorkerPool:
 
     @property
     def pending(self) -> int:
+        """Calls waiting for a free worker."""
         return self._queue.qsize()
+
+    @property
+    def threads(self) -> int:
+        """Worker threads started so far."""
+        return len(self._threads)
 
     def _work(self) -> None:
         get = self._queue.get

@@ -81,8 +81,16 @@ class Health(BotPlugin):
     # -- pieces of the status page -------------------------------------------------------
     def _plugins_statuses(self) -> list[tuple[str, str]]:
         manager = self._bot.plugin_manager
-        names = sorted(manager.plugin_infos, key=lambda n: (n.lower(), n))
-        return [(plugin_status(manager, name), name) for name in names]
+        names = set(manager.plugin_infos)
+        # Dynamic plugins (create_dynamic_plugin) have no .plug file: they are found among
+        # the active plugins, and leave the table when destroyed, as they leave the actives.
+        names.update(
+            plugin.name
+            for plugin in manager.get_all_active_plugins()
+            if plugin.name not in manager.plugin_infos
+        )
+        ordered = sorted(names, key=lambda n: (n.lower(), n))
+        return [(plugin_status(manager, name), name) for name in ordered]
 
     def _counters(self) -> dict[str, Any]:
         snapshot = self._bot.metrics.snapshot()

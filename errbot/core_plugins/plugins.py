@@ -15,6 +15,7 @@ from typing import Any
 
 from errbot import BotPlugin, botcmd
 from errbot.backends.base import Message
+from errbot.core_plugins.repos import RepoCommands
 from errbot.plugin_config import (
     MASK,
     MD_MASK,
@@ -50,7 +51,7 @@ def _for_chat(text: str, config: Any, declared: frozenset[str]) -> str:
     return redact(text, config, declared, MD_MASK).replace(MASK, MD_MASK)
 
 
-class Plugins(BotPlugin):
+class Plugins(RepoCommands, BotPlugin):
     """Administer the plugins: activate, deactivate, reload, blacklist, configure."""
 
     # -- helpers ---------------------------------------------------------------------------
@@ -68,6 +69,14 @@ class Plugins(BotPlugin):
         return f"Please tell me which of the following plugins to {verb}:\n{_bullets(names)}"
 
     def _invalid(self, name: str, names: Iterable[str]) -> str:
+        if self._manager.is_dynamic_plugin(name):
+            # Dynamic plugins live and die with the plugin that created them.
+            owner = self._manager.dynamic_plugin_owner(name)
+            by = f" by {owner.name}" if owner is not None else ""
+            return (
+                f"{name} is a dynamic plugin created{by}: it is managed by the plugin that "
+                "created it and goes away when that plugin is deactivated."
+            )
         return f"{name} isn't a valid plugin name. The current plugins are:\n{_bullets(names)}"
 
     def _is_active(self, name: str) -> bool:

@@ -1,8 +1,9 @@
 """TextCmds: choose who you are and where you talk on the Text backend's console.
 
-Only active in text mode: on any other backend `activate` returns before registering
-anything, so the plugin stays inactive. The console's state (user, room, multi-line mode) is
-kept in the plugin's storage, so the next start resumes where the last one stopped.
+Only active in text mode and in the graphic console (`errbot -G`, same identities): on any
+other backend `activate` returns before registering anything, so the plugin stays inactive.
+The console's state (user, room, multi-line mode) is kept in the plugin's storage, so the
+next start resumes where the last one stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class TextModeCmds(BotPlugin):
     """Console commands: talk in a room or one-on-one, as a user or as the admin."""
 
     def activate(self) -> None:
-        if self.mode != "text":
-            return  # deliberately inactive: these commands only make sense on the console
+        if self.mode not in ("text", "graphic"):
+            return  # deliberately inactive: these commands only make sense on the consoles
         super().activate()
         self._restore()
 

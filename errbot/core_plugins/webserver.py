@@ -4,9 +4,11 @@ Every active plugin's ``@webhook`` methods are routed on the bot's own table whe
 this plugin runs; this plugin only listens. It stays inactive (status C) until configured
 with ``!plugin config Webserver {...}``; a new configuration restarts it on the new address.
 
-Beyond Errbot's template, two optional keys are accepted: ``MAX_BODY_SIZE`` (bytes, default
-1 MiB; larger requests get a 413) and ``SIGNATURES`` (``{"/rule": {"type": "github" |
-"slack", "secret": "..."}}``, HMAC verification added to any webhook). See docs/webhooks.md.
+Beyond Errbot's template, optional keys are accepted: ``MAX_BODY_SIZE`` (bytes, default
+1 MiB; larger requests get a 413), ``SIGNATURES`` (``{"/rule": {"type": "github" |
+"slack", "secret": "..."}}``, HMAC verification added to any webhook), see docs/webhooks.md;
+``METRICS`` (``True`` serves the bot's Prometheus metrics on ``/metrics``, default off) and
+``METRICS_TOKEN`` (a bearer token ``/metrics`` then requires), see docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ DEFAULT_SSL: dict[str, Any] = {
     "key": "",
 }
 TEMPLATE: dict[str, Any] = {"HOST": "0.0.0.0", "PORT": 3141, "SSL": DEFAULT_SSL}
-EXTRA_KEYS = ("MAX_BODY_SIZE", "SIGNATURES")
+EXTRA_KEYS = ("MAX_BODY_SIZE", "SIGNATURES", "METRICS", "METRICS_TOKEN")
 
 TEST_REPORT = (
     "*** Test Report\nURL: {url}\nContent: {content}\nDetected your post as: {kind}\n"
@@ -102,6 +104,11 @@ class Webserver(BotPlugin):
             parse_signature_settings(extras.get("SIGNATURES"))
         except ValueError as exc:
             raise ValidationException(str(exc)) from None
+        if not isinstance(extras.get("METRICS", False), bool):
+            raise ValidationException("METRICS must be True or False")
+        token = extras.get("METRICS_TOKEN")
+        if token is not None and not (isinstance(token, str) and token.strip()):
+            raise ValidationException("METRICS_TOKEN must be a non-empty string (or None)")
 
     def configure(self, configuration: Any) -> None:
         super().configure(None if configuration is None else normalize(configuration))
@@ -141,7 +148,7 @@ class Webserver(BotPlugin):
             signatures=parse_signature_settings(config.get("SIGNATURES")),
         )
         router.compile()
-        server = WebServer(router.app, binding, self._bot.runtime.loop)
+        server = WebServer(self._application(router), binding, self._bot.runtime.loop)
         try:
             self._wait(server.start())
         except Exception:
@@ -153,6 +160,20 @@ class Webserver(BotPlugin):
         except Exception:
             self._stop_server()
             raise
+
+    def _application(self, router: Any) -> Any:
+        """The webhook application, behind the ``/metrics`` endpoint when it is enabled."""
+        if not self.config.get("METRICS"):
+            return router.app
+        from errbot.web.metrics import METRICS_PATH, MetricsEndpoint
+
+        shadowed = [rule for rule, _ in router.rules() if rule.rstrip("/") == METRICS_PATH]
+        if shadowed:
+            self.log.warning("METRICS is on: the webhook %s is not reachable.", METRICS_PATH)
+        token = self.config.get("METRICS_TOKEN")
+        if not token:
+            self.log.info("Serving metrics on %s without a token.", METRICS_PATH)
+        return MetricsEndpoint(router.app, self._bot.metrics.registry, token)
 
     def _stop_server(self) -> None:
         server, self.server = self.server, None

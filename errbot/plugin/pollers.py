@@ -125,6 +125,7 @@ class PollerSet:
             poller.method(*poller.args, **poller.kwargs)
         except Exception:
             self._plugin.log.exception("A poller crashed")
+            self._count_crash()
         self._after_call(key, poller)
 
     async def _call_async(self, key: tuple[Any, ...], poller: Poller) -> None:
@@ -134,7 +135,13 @@ class PollerSet:
             await poller.method(*poller.args, **poller.kwargs)
         except Exception:
             self._plugin.log.exception("A poller crashed")
+            self._count_crash()
         self._after_call(key, poller)
+
+    def _count_crash(self) -> None:
+        metrics = getattr(self._plugin._bot, "metrics", None)
+        if metrics is not None:
+            metrics.plugin_error(self._plugin, "poller")
 
     def _after_call(self, key: tuple[Any, ...], poller: Poller) -> None:
         if poller.remaining is not None:

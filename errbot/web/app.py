@@ -311,6 +311,9 @@ class WebhookApp:
             environ.get("PATH_INFO"),
             route.endpoint,
         )
+        metrics = getattr(self.router.bot, "metrics", None)
+        if metrics is not None:
+            metrics.plugin_error(route.owner, "webhook")
         return InternalServerError().get_response(environ)
 
     def _push(self, route: WebRoute, arguments: dict[str, Any], environ: dict[str, Any]) -> Any:
