@@ -103,6 +103,12 @@ DEFAULTS: dict[str, Any] = {
     "XMPP_XHTML_IM": False,
     "XMPP_SSL_VERSION": None,
     "XMPP_DIRECT_TLS": False,
+    # Matrix backend (docs/backends/matrix.md): accept room and direct-chat invitations
+    "MATRIX_AUTO_JOIN_ON_INVITE": False,
+    # Mattermost backend (docs/backends/mattermost.md): also read posts of incoming webhooks
+    "MATTERMOST_ANSWER_WEBHOOKS": False,
+    # Telegram backend: the Bot API server (a self-hosted telegram-bot-api, or a test fake)
+    "TELEGRAM_API_URL": "https://api.telegram.org",
     # Discord backend (docs/backends/discord.md): server (id or name) for "#channel" and
     # username lookups; privileged intents, also to enable in the Developer Portal
     "DISCORD_GUILD": None,
