@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -495,3 +496,35 @@ def test_background_checkpoints_finish_before_the_file_is_released(tmp_path: Pat
     conn = sqlite3.connect(tmp_path / FILENAME)
     assert conn.execute("SELECT COUNT(*) FROM store").fetchone()[0] == 1200
     conn.close()
+
+
+def test_processes_creating_the_same_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    # Switching a new file to WAL answers "database is locked" at once (no busy handler) when
+    # another process does the same: opening must wait for it, not call the file damaged.
+    code = """
+        import sys, time, types
+        from errbot.storage.loader import load_storage_plugin
+        start = float(sys.argv[3])
+        while time.time() < start:
+            pass
+        config = types.SimpleNamespace(STORAGE="SQLite", BOT_DATA_DIR=sys.argv[1])
+        storage = load_storage_plugin(config).open("race")
+        storage.set(sys.argv[2], True)
+        storage.close()
+        print("opened", flush=True)
+    """
+    for attempt in range(8):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        start = time.time() + 0.6  # every child is imported and spinning by then
+        children = [
+            run_python(code, str(folder), f"p{n}", repr(start), stderr=subprocess.PIPE)
+            for n in range(4)
+        ]
+        for child in children:
+            out, err = child.communicate(timeout=60)
+            assert child.returncode == 0, err
+            assert out.strip() == "opened"
+        storage = make_plugin(folder).open("race")
+        assert sorted(storage.keys()) == ["p0", "p1", "p2", "p3"]
+        storage.close()

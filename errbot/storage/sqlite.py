@@ -38,6 +38,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -192,21 +193,41 @@ class _Database:
         except OSError as exc:
             raise StoreException(f"The SQLite storage cannot open {self.path}: {exc}") from exc
         try:
-            if existed and self._check:
-                verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
-                if verdict != "ok":
-                    raise sqlite3.DatabaseError(verdict)
-            # WAL is a property of the file: set once, every later connection inherits it.
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                log.warning("%s: SQLite refused WAL mode (journal mode is %s).", self.path, mode)
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                conn.execute(_CREATE)
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            deadline = time.monotonic() + self._busy_timeout
+            while True:
+                try:
+                    self._set_up(conn, existed)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # Another process opening the same new file at the same moment: switching
+                    # to WAL answers "locked" at once, without SQLite's busy handler.
+                    if not _is_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.02)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreException(
+                    f"The SQLite storage file {self.path} stayed locked by another process for "
+                    f"{self._busy_timeout:g} s (STORAGE_CONFIG['busy_timeout'])."
+                ) from exc
+            raise StoreException(self._damaged(exc)) from exc
         except sqlite3.DatabaseError as exc:
             raise StoreException(self._damaged(exc)) from exc
         finally:
             conn.close()
+
+    def _set_up(self, conn: sqlite3.Connection, existed: bool) -> None:
+        if existed and self._check:
+            verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(verdict)
+        # WAL is a property of the file: set once, every later connection inherits it.
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            log.warning("%s: SQLite refused WAL mode (journal mode is %s).", self.path, mode)
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            conn.execute(_CREATE)
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _damaged(self, exc: BaseException) -> str:
         path = self.path
@@ -230,6 +251,11 @@ class _Database:
         _ABANDONED.extend(self.idle)
         self.idle = []
         self._checkpointing = threading.Lock()  # a checkpoint thread does not cross a fork
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 # Every live database, so a forked child can drop the connections it inherited.
