@@ -22,6 +22,40 @@ class BackendNotFoundError(Exception):
     pass
 
 
+class BackendDependencyError(BackendNotFoundError):
+    """A built-in backend whose client library (its pip extra) is not installed."""
+
+
+# The pip extra that brings each built-in network backend's client library.
+BACKEND_EXTRAS = {
+    "IRC": "irc",
+    "XMPP": "xmpp",
+    "SlackV3": "slack",
+    "Slack": "slack",
+    "Telegram": "telegram",
+    "Discord": "discord",
+    "Mattermost": "mattermost",
+    "Matrix": "matrix",
+}
+
+
+def _import_builtin_backend(name: str, module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(f"errbot.backends.{module}")
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == "errbot" or missing.startswith("errbot."):
+            raise
+        extra = BACKEND_EXTRAS.get(name)
+        hint = f": pip install 'errbot[{extra}]'" if extra else ""
+        raise BackendDependencyError(
+            f"the {name} backend needs packages that are not installed "
+            f"(no module named {missing!r}){hint}"
+        ) from exc
+
+
 def _dirs(value: Any) -> list[str]:
     if not value:
         return []
@@ -71,9 +105,7 @@ def load_backend_class(name: str, config: Any) -> type:
             if info.name != name:
                 continue
             if descriptor.parent == BUILTIN_BACKENDS_DIR:
-                import importlib
-
-                module = importlib.import_module(f"errbot.backends.{info.module}")
+                module = _import_builtin_backend(name, info.module)
             else:
                 import sys
 

@@ -522,6 +522,9 @@ def _run_bot(config: Config) -> int:
         bootstrap(config.BACKEND, config)
     except KeyboardInterrupt:
         return 0
+    except boot.BackendDependencyError as exc:
+        _error(f"BACKEND = {config.BACKEND!r}: {exc}")
+        return 1
     except backend_not_found as exc:
         _error(f"BACKEND = {config.BACKEND!r}: {exc} (errbot --list shows the available ones)")
         return 1
