@@ -83,6 +83,7 @@ class FlowExecutor:
         self._store: Any = None
         self._closed = False
         self._runs = 0  # flows being moved on right now
+        self._bad_timeout_reported = False
 
     @property
     def busy(self) -> bool:
@@ -96,7 +97,21 @@ class FlowExecutor:
         value = getattr(self._bot.bot_config, "FLOW_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)
         if value is None:
             return None
-        seconds = float(value)
+        try:
+            if isinstance(value, bool):
+                raise TypeError(value)
+            seconds = float(value)
+        except (TypeError, ValueError):
+            # A typo in config.py must not break every command that touches a flow.
+            if not self._bad_timeout_reported:
+                self._bad_timeout_reported = True
+                log.error(
+                    "FLOW_IDLE_TIMEOUT must be a number of seconds or None, not %r; "
+                    "using %g seconds.",
+                    value,
+                    DEFAULT_IDLE_TIMEOUT,
+                )
+            return DEFAULT_IDLE_TIMEOUT
         return seconds if seconds > 0 else None
 
     # -- registration ---------------------------------------------------------------------

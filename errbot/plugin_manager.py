@@ -257,7 +257,8 @@ class BotPluginManager(StoreMixin):
         ):
             return (
                 f"The plugin {info.name} asks for Errbot with a maximum version of "
-                f"{info.errbot_maxversion} while Errbot is version {VERSION}."
+                f"{info.errbot_maxversion} while this bot implements the Errbot "
+                f"{ERRBOT_API_VERSION} API (errbot {VERSION})."
             )
         return None
 
@@ -479,9 +480,21 @@ class BotPluginManager(StoreMixin):
                 # The plugin chose to stay inactive (e.g. TextCmds outside the console).
                 remove_plugin_templates_path(plugin.name)
         except Exception as exc:
-            log.exception("Plugin %s failed to activate", plugin.name)
+            from errbot.plugin_config import declared_secret_keys, redact
+
+            # An activation failure often quotes the configuration (a refused token, a URL
+            # with its API key): the traceback is logged with the secrets masked.
+            config = self.get_plugin_configuration(plugin.name)
+            declared = declared_secret_keys(plugin)
+            trace = "".join(traceback.format_exception(exc))
+            log.error("Plugin %s failed to activate\n%s", plugin.name,
+                      redact(trace, config, declared).rstrip())
             self._safe_deactivate(plugin)
-            raise PluginActivationException(f"{type(exc).__name__}: {exc}") from exc
+            message = f"{type(exc).__name__}: {exc}"
+            safe = redact(message, config, declared)
+            if safe != message:
+                raise PluginActivationException(safe) from None
+            raise PluginActivationException(message) from exc
 
     def _mark_active(self, plugin: BotPlugin) -> None:
         if plugin not in self._active:

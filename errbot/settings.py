@@ -103,8 +103,9 @@ DEFAULTS: dict[str, Any] = {
     "XMPP_XHTML_IM": False,
     "XMPP_SSL_VERSION": None,
     "XMPP_DIRECT_TLS": False,
-    # Matrix backend (docs/backends/matrix.md): accept room and direct-chat invitations
-    "MATRIX_AUTO_JOIN_ON_INVITE": False,
+    # Matrix backend (docs/backends/matrix.md): which invitations to accept; None: direct
+    # chats from anyone and rooms from BOT_ADMINS, True: all, False: none
+    "MATRIX_AUTO_JOIN_ON_INVITE": None,
     # Mattermost backend (docs/backends/mattermost.md): also read posts of incoming webhooks
     "MATTERMOST_ANSWER_WEBHOOKS": False,
     # Telegram backend: the Bot API server (a self-hosted telegram-bot-api, or a test fake)

@@ -145,10 +145,10 @@ class Browser:
         """Type into the focused element, as a person would (input events fire)."""
         self.call("Input.insertText", text=text)
 
-    def press(self, key: str) -> None:
+    def press(self, key: str, *, shift: bool = False) -> None:
         code, key_code, text = KEYS[key]
         common = {"key": key, "code": code, "windowsVirtualKeyCode": key_code,
-                  "nativeVirtualKeyCode": key_code}
+                  "nativeVirtualKeyCode": key_code, "modifiers": 8 if shift else 0}
         self.call("Input.dispatchKeyEvent", type="keyDown", text=text, **common)
         self.call("Input.dispatchKeyEvent", type="keyUp", **common)
 

@@ -84,10 +84,13 @@ class DemoPlugin:
 class RunningConsole:
     """`errbot -G` in a thread: the backend, its address and a plain HTTP client."""
 
-    def __init__(self, root: Path, tag: str, **settings: Any) -> None:
+    def __init__(self, root: Path, tag: str, *, broken: bool = False, **settings: Any) -> None:
+        """``broken``: the demo plugin has a syntax error when the bot starts."""
         data = root / "data"
         data.mkdir()
         self.plugin = DemoPlugin(root / "plugins", tag)
+        if broken:
+            self.plugin.break_it()
         values = {
             "BOT_DATA_DIR": str(data),
             "STORAGE": "Memory",
@@ -150,6 +153,8 @@ class EventStream:
         self.response = self.connection.getresponse()
         assert self.response.status == 200
         self.ids: list[int] = []
+        # Set when the server ended the stream properly (its last chunk), not cut it off.
+        self.ended = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -160,7 +165,8 @@ class EventStream:
                     self.ids.append(int(line[4:]))
                 elif line.startswith("data: "):
                     self.events.put(json.loads(line[6:]))
-        except (OSError, ValueError, AttributeError):
+            self.ended.set()
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
             pass  # closed by `close`: http.client then fails in various ways
 
     def wait_for(self, kind: str, predicate: Any = None, timeout: float = 20) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from servers.discord_bot import RunningBot, fake_discord_fixture, start_bot, wait_for
-from servers.fake_discord import (
+from servers.discord_payloads import (
     ALICE_ID,
     BOB_ID,
     BOT_ID,
@@ -26,8 +26,8 @@ from servers.fake_discord import (
     GUILD_ID,
     RANDOM_ID,
     THREAD_ID,
-    FakeDiscord,
 )
+from servers.fake_discord import FakeDiscord
 
 from errbot.backends.base import REACTION_ADDED, REACTION_REMOVED, UserDoesNotExistError
 from errbot.backends.discord_backend import (
@@ -365,3 +365,35 @@ def test_send_from_another_thread(server: FakeDiscord, bot: DiscordBackend) -> N
     assert call.json["content"] == "from a worker thread"
     assert re.fullmatch(r"\d+", call.json["nonce"])
     assert time.monotonic() - call.at < 10
+
+
+
+def test_room_commands_discord_cannot_do_say_what_to_do_instead(server: FakeDiscord) -> None:
+    # Alice is in BOT_ADMINS; the room commands are admin-only, so ask in a DM.
+    dm = {"path": f"/channels/{DM_ID}/messages", "channel": DM_ID, "guild": False}
+
+    def reply(command: str) -> str:
+        return str(ask(server, command, **dm)[0].json["content"])
+
+    assert reply("!room leave #general") == (
+        "Cannot leave the room #general: a Discord bot is in every channel its roles let it "
+        "see; to keep it out of this one, deny it View Channel in the channel's permissions "
+        "(or remove the bot from the server)."
+    )
+    assert reply(f"!room invite #general <@{BOB_ID}>") == (
+        f"Cannot invite <@{BOB_ID}> into the room #general: Discord has no invitations to a "
+        "channel; give the person a role that can view it (or add them to the channel's "
+        "permissions)."
+    )
+    assert reply("!room destroy #random") == (
+        "Cannot destroy the room #random: the bot does not delete Discord channels; delete it "
+        "in Discord."
+    )
+    # A channel the bot cannot see is refused by the backend itself: still one clear reply.
+    assert reply("!room create #nowhere") == (
+        "Cannot create the room #nowhere: No Discord channel named #nowhere is visible to the "
+        "bot."
+    )
+    # No channel was touched.
+    assert not server.posted(f"/channels/{GENERAL_ID}", "DELETE")
+    assert not server.posted(f"/channels/{RANDOM_ID}", "DELETE")

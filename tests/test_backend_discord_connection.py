@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from servers.discord_bot import RunningBot, fake_discord_fixture, start_bot, wait_for
-from servers.fake_discord import ALICE_ID, GENERAL_ID, GUILD_ID, FakeDiscord, free_port
+from servers.discord_payloads import ALICE_ID, GENERAL_ID, GUILD_ID
+from servers.fake_discord import FakeDiscord, free_port
 
 from errbot.backends.base import AWAY
 from errbot.backends.discord_outbox import Job, Outbox

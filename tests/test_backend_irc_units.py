@@ -155,6 +155,30 @@ def test_lines_held_while_offline_are_bounded_and_refusals_logged(
     assert any("1 line(s) to alice refused" in r.getMessage() for r in caplog.records)
 
 
+def test_a_lane_writes_one_line_per_interval() -> None:
+    import asyncio
+
+    from errbot.backends.irc_outbox import Lane
+
+    written: list[str] = []
+
+    async def scenario() -> int:
+        online = asyncio.Event()
+        online.set()
+        # A minute between two lines: the second cannot go out while the test runs.
+        lane = Lane("channel", 60, online, lambda c, t, x: written.append(x) or True)
+        lane.start()
+        lane.put("PRIVMSG", "#ops", ["one", "two", "three"])
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        held = len(lane)
+        await lane.stop()
+        return held
+
+    assert asyncio.run(scenario()) == 2
+    assert written == ["one"]
+
+
 def test_a_missing_ngircd_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     from servers import ngircd
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from servers.matrix_bot import BOT, RunningBot, start_bot, wait_for
-from servers.synapse import Human, SynapseServer, free_port, synapse  # noqa: F401
+from servers.synapse import Human, SynapseServer, call, free_port, synapse  # noqa: F401
 
 from errbot.backends.matrix import MatrixBackend
 from errbot.backends.matrix_client import AUTH_FAILED, UNREACHABLE
@@ -164,3 +164,70 @@ def test_reconnects_after_the_homeserver_restarts(
     assert human.expect_message(room_id, "after the restart")["content"]["body"] == (
         "after the restart"
     )
+
+
+def test_by_default_direct_chats_from_anyone_and_rooms_from_admins_are_joined(
+    synapse: SynapseServer,  # noqa: F811
+    human: Human,
+    tmp_path: Path,
+    bots: list[RunningBot],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    synapse.register("bot4", "bot4pw")
+    boss = Human(synapse, "boss", "bosspw")
+    bot_id = "@bot4:localhost"
+    # MATRIX_AUTO_JOIN_ON_INVITE left unset (None): the default policy.
+    running = start_bot(
+        synapse,
+        tmp_path,
+        identity={"username": bot_id, "password": "bot4pw"},
+        MATRIX_AUTO_JOIN_ON_INVITE=None,
+        BOT_ADMINS=("@boss:localhost",),
+    )
+    bots.append(running)
+    bot = running.bot
+    with caplog.at_level("INFO", logger="errbot.backends.matrix_room_ops"):
+        dm = human.create_room(invite=[bot_id], is_direct=True)
+        wait_for(lambda: bot.query_room(dm).joined, 10, "the direct chat join")
+        human.say(dm, "!echo a stranger's direct chat works")
+        assert human.expect_message(dm, "direct chat works")["sender"] == bot_id
+
+        boss_room = boss.create_room(invite=[bot_id])
+        wait_for(lambda: bot.query_room(boss_room).joined, 10, "the admin's room join")
+
+        stranger_room = human.create_room(invite=[bot_id])
+        wait_for(lambda: stranger_room in caplog.text, 10, "the refusal log")
+    assert not bot.query_room(stranger_room).joined
+    assert "only direct chats and rooms of BOT_ADMINS are joined" in caplog.text
+
+
+def test_a_password_login_is_resumed_on_the_next_start_without_a_new_device(
+    synapse: SynapseServer,  # noqa: F811
+    tmp_path: Path,
+    bots: list[RunningBot],
+) -> None:
+    synapse.register("bot5", "bot5pw")
+    identity = {"username": "@bot5:localhost", "password": "bot5pw"}
+
+    def run_once() -> tuple[str, str]:
+        running = start_bot(synapse, tmp_path, identity=identity, STORAGE="Shelf")
+        client = running.bot._conn.client
+        session = (str(client.device_id), str(client.access_token))
+        running.stop()
+        return session
+
+    def devices(token: str) -> list[str]:
+        answer = call(synapse.url, "GET", "/_matrix/client/v3/devices", None, token)
+        return sorted(d["device_id"] for d in answer["devices"])
+
+    device, token = run_once()
+    known = devices(token)  # the bot's device, and the one registering the account made
+    assert device in known
+    assert run_once() == (device, token)  # the saved session: no login at all
+    assert devices(token) == known
+
+    # Logged out elsewhere: the next start logs in with the password, on the same device.
+    call(synapse.url, "POST", "/_matrix/client/v3/logout", {}, token)
+    again, new_token = run_once()
+    assert again == device and new_token != token
+    assert devices(new_token) == known

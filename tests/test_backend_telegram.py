@@ -194,7 +194,10 @@ def test_mentions(fake: FakeTelegram, running: RunningBot, recorder: Recorder) -
     wait_for(lambda: recorder.mentions, 5, "callback_mention")
     msg, people = recorder.mentions[0]
     assert msg.body == text and isinstance(msg.frm, TelegramMUCOccupant)
-    assert [(p.id, p.room.id) for p in people] == [(123456, GROUP["id"]), (1002, GROUP["id"])]
+    assert [(p.number, p.room.number) for p in people] == [
+        (123456, GROUP["id"]),
+        (1002, GROUP["id"]),
+    ]
 
 
 def test_reactions(fake: FakeTelegram, running: RunningBot, recorder: Recorder) -> None:
@@ -212,7 +215,7 @@ def test_reactions(fake: FakeTelegram, running: RunningBot, recorder: Recorder) 
     added, removed = recorder.reactions
     assert (added.action, added.reaction_name) == ("added", "🔥")
     assert (removed.action, removed.reaction_name) == ("removed", "👍")
-    assert added.reactor.id == HUMAN["id"] and added.reactor.room.id == GROUP["id"]
+    assert added.reactor.number == HUMAN["id"] and added.reactor.room.number == GROUP["id"]
     assert added.reacted_to == {"chat_id": GROUP["id"], "message_id": 9}
 
 
@@ -244,7 +247,8 @@ def test_incoming_documents_become_streams(
     wait_for(lambda: recorder.streams, 5, "callback_stream")
     stream, data = recorder.streams[0]
     assert data == b"file content"
-    assert (stream.name, stream.stream_type, stream.identifier.id) == ("a.txt", "text/plain", 1001)
+    assert (stream.name, stream.stream_type) == ("a.txt", "text/plain")
+    assert stream.identifier.number == 1001
     assert fake.calls_to("getFile")[-1].params == {"file_id": "F1"}
 
 
@@ -254,6 +258,40 @@ def test_send_stream_request_uploads_a_document(fake: FakeTelegram, bot: Telegra
     call = fake.calls_to("sendDocument")[-1]
     assert call.params == {"chat_id": str(GROUP["id"])}
     assert call.files == {"document": ("r.csv", b"report")}
+
+
+def test_errbot_6_stream_types_send_photos_and_locations(
+    fake: FakeTelegram, bot: TelegramBackend
+) -> None:
+    # Plugins written for Errbot 6.2.1's Telegram backend name the kind of message.
+    ada = bot.build_identifier(str(HUMAN["id"]))
+    photo = bot.send_stream_request(ada, io.BytesIO(b"PNG"), "cat.png", stream_type="photo")
+    wait_for(lambda: photo.status == "success", 5, "the photo")
+    call = fake.calls_to("sendPhoto")[-1]
+    assert call.params == {"chat_id": "1001"} and call.files == {"photo": ("cat.png", b"PNG")}
+
+    options = {"content": "https://example.org/cat.png", "caption": "a cat"}
+    by_url = bot.send_stream_request(ada, options, stream_type="photo")
+    wait_for(lambda: by_url.status == "success", 5, "the photo by URL")
+    assert fake.calls_to("sendPhoto")[-1].params == {
+        "chat_id": "1001",
+        "photo": "https://example.org/cat.png",
+        "caption": "a cat",
+    }
+
+    place = {"latitude": 48.85, "longitude": 2.35}
+    located = bot.send_stream_request(ada, place, stream_type="location")
+    wait_for(lambda: located.status == "success", 5, "the location")
+    assert fake.calls_to("sendLocation")[-1].params == {
+        "chat_id": "1001",
+        "latitude": "48.85",
+        "longitude": "2.35",
+    }
+
+    # Bad input: one clear error on the stream, nothing sent, the bot carries on.
+    nowhere = bot.send_stream_request(ada, {"latitude": "north"}, stream_type="location")
+    assert nowhere.status == "error" and "latitude" in nowhere.reason
+    assert len(fake.calls_to("sendLocation")) == 1
 
 
 def test_the_bot_added_to_a_group(
@@ -271,7 +309,7 @@ def test_the_bot_added_to_a_group(
     )
     wait_for(lambda: recorder.joined, 5, "callback_room_joined")
     room, who, by = recorder.joined[0]
-    assert (room.id, room.title, who.id, by.id) == (-555, "New", 123456, 1001)
+    assert (room.number, room.title, who.number, by.number) == (-555, "New", 123456, 1001)
     assert room in bot.rooms()
 
 
@@ -307,7 +345,7 @@ def test_room_operations(fake: FakeTelegram, bot: TelegramBackend) -> None:
         "description": "New topic",
     }
     assert room.member_count == 42
-    assert [o.id for o in room.occupants] == [1001, 123456]
+    assert [o.number for o in room.occupants] == [1001, 123456]
     assert not bot.query_room("-42").exists
     for operation in (room.join, room.create, room.destroy, lambda: room.invite(HUMAN)):
         with pytest.raises(RoomError, match="Telegram"):
@@ -320,8 +358,10 @@ def test_identifiers(bot: TelegramBackend) -> None:
     person = bot.build_identifier("1001")
     assert person == bot.build_identifier(1001) == TelegramPerson(1001)
     assert (person.person, person.aclattr, str(person)) == ("1001", "1001", "1001")
+    # As in Errbot 6.2.1, ``id`` is the number as text; ``number`` is the int.
+    assert (person.id, person.number) == ("1001", 1001)
     room = bot.build_identifier(" -1001234 ")
-    assert isinstance(room, TelegramRoom) and room.id == -1001234
+    assert isinstance(room, TelegramRoom) and room.number == -1001234
     assert bot.build_identifier(str(room)) == room
     for bad in ("@ada", "ada", "", "12a"):
         with pytest.raises(ValueError, match="numeric"):
@@ -334,8 +374,13 @@ def test_identifiers(bot: TelegramBackend) -> None:
         "ada",
     )
     occupant = TelegramMUCOccupant(1001, TelegramRoom(-5), "Ada", None, "ada")
-    assert (occupant.person, occupant.aclattr, occupant.room.id) == ("1001", "1001", -5)
+    assert (occupant.person, occupant.aclattr, occupant.room.number) == ("1001", "1001", -5)
     assert pickle.loads(pickle.dumps(person)) == person
     assert pickle.loads(pickle.dumps(occupant)) == occupant
+    assert occupant.id == "1001" and occupant.room.id == "-5"
+    # str() of someone in a group is their user id (as in 6.2.1, so plugins keying data by
+    # str(msg.frm) see one person everywhere): built back, it is that person, whom a reply
+    # reaches privately. Pickling keeps the room.
+    assert bot.build_identifier(str(occupant)) == TelegramPerson(1001)
     assert bot.bot_identifier.username == "ErrTestBot"
     assert bot.message_size_limit == 4096

@@ -162,8 +162,12 @@ def test_reconnects_rejoins_and_delivers_queued_messages(
 
     prosody.stop(kill=True)  # no stream close: the bot sees the TCP connection drop
     wait_for(lambda: not bot.connected, what="the disconnection")
-    # Sent while offline: kept and delivered after the reconnection.
+    # Sent while offline: kept and delivered after the reconnection, up to the bound; one
+    # more is refused with an error in the log, never dropped silently.
+    bot.send_queue_limit = 1
     bot.send(bot.build_identifier(HUMAN), "sent while offline")
+    bot.send(bot.build_identifier(HUMAN), "one too many")
+    wait_for(lambda: "the message to human@localhost is dropped" in caplog.text, 5, "a refusal")
     assert not bot.query_room(room).joined
     prosody.start()
 

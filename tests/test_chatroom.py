@@ -304,3 +304,19 @@ class TestRelays:
         other.join()
         testbot.bot.callback_message(Message("hi", frm=TestOccupant("carol", other), to=other))
         assert_silent(testbot)
+
+
+class TestRoomCommandsRestrictedToAdmins:
+    """The room commands are open to everyone (as in Errbot); docs/administration.md's security
+    model shows how to keep them to the admins with one access rule. It must do what it says."""
+
+    extra_config = {"ACCESS_CONTROLS": {"ChatRoom:*": {"allowusers": ("gbin@localhost",)}}}
+
+    def test_only_admins_may_use_them(self, testbot):
+        testbot.bot.sender = testbot.bot.build_identifier("joe@localhost")
+        refused = "You're not allowed to access this command from this user"
+        assert testbot.exec_command("!room create lounge") == refused
+        assert testbot.exec_command("!room list") == refused
+        assert "lounge" not in room_names(testbot)
+        testbot.bot.sender = testbot.bot.build_identifier("gbin@localhost")
+        assert testbot.exec_command("!room create lounge") == "Created the room lounge."

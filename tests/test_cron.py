@@ -370,3 +370,68 @@ def test_async_job_catch_up(plugin, clock):
     plugin.start_cron("0 10 * * *", _simulate_async, catch_up=True)
     assert plugin.wait_calls("async_tick", 1) == 1
     plugin.stop_cron(_simulate_async)
+
+
+# -- across restarts: two bots, one after the other, on the same durable storage ------------
+STARTUP_DIR = os.path.join(os.path.dirname(__file__), "plugins", "cron_startup")
+
+
+def _start_bot(tmp_path, clock):
+    """A bot on SQLite storage in ``tmp_path`` whose cron jobs read ``clock``.
+
+    The clock is set on the bot before it starts, because the plugin registers its job in
+    activate(): that registration is what decides whether a missed run is caught up.
+    """
+    from errbot.backends.test import TestBot
+
+    config = {"STORAGE": "SQLite", "STORAGE_CONFIG": {"basedir": str(tmp_path)}}
+    testbot = TestBot(STARTUP_DIR, logging.WARNING, config)
+    testbot.bot.cron_clock = clock
+    testbot.bot.runtime.track_idle()
+    testbot.start()
+    return testbot, testbot.bot.plugin_manager.get_plugin_obj_by_name("CronStartup")
+
+
+def _restart_and_count(tmp_path, clock):
+    testbot, plugin = _start_bot(tmp_path, clock)
+    try:
+        # a catch-up is dispatched during activation; let it finish before counting
+        assert testbot.bot.runtime.wait_idle(10)
+        return plugin.runs
+    finally:
+        testbot.stop()
+
+
+def test_a_run_missed_while_the_bot_was_down_runs_once_at_start_up(tmp_path):
+    clock = FakeClock(utc(2026, 1, 5, 7))  # Monday 08:00 in Paris: before the 09:00 run
+    assert _restart_and_count(tmp_path, clock) == 0
+    clock.set(utc(2026, 1, 5, 7, 30))  # restarted before 09:00: nothing was missed
+    assert _restart_and_count(tmp_path, clock) == 0
+    clock.set(utc(2026, 1, 7, 12))  # down over two 09:00 runs (Mon, Tue) and Wed's: once
+    assert _restart_and_count(tmp_path, clock) == 1
+    # the catch-up counts as the run: another restart the same day does not repeat it
+    clock.set(utc(2026, 1, 7, 13))
+    assert _restart_and_count(tmp_path, clock) == 0
+
+
+def test_the_bot_clock_drives_the_job_after_start_up(tmp_path):
+    clock = FakeClock(utc(2026, 1, 5, 7, 59))  # 08:59 in Paris
+    testbot, plugin = _start_bot(tmp_path, clock)
+    try:
+        assert plugin._crons.run_due() == 0
+        clock.advance(minutes=1)
+        assert plugin._crons.run_due() == 1
+        assert plugin.wait_runs(1) == 1
+    finally:
+        testbot.stop()
+
+
+def test_a_crashing_job_is_counted_in_the_metrics(testbot, plugin, clock):
+    testbot.bot.runtime.track_idle()
+    plugin.start_cron("* * * * *", plugin.crash)
+    clock.advance(minutes=1)
+    assert plugin._crons.run_due() == 1
+    plugin.wait_calls("crash", 1)
+    plugin.stop_cron(plugin.crash)
+    assert testbot.bot.runtime.wait_idle(10)
+    assert testbot.bot.metrics.plugin_errors[("CronJobs", "cron")] == 1

@@ -216,3 +216,51 @@ def test_context_that_cannot_be_pickled_is_saved_without_those_entries(testbot):
 )
 def test_describe_duration(seconds, text):
     assert describe_duration(seconds) == text
+
+
+def test_a_second_bot_on_the_same_data_dir_resumes_the_flow(tmp_path):
+    """SQLite (the default outside the test harness, which uses Memory) without
+    STORAGE_CONFIG keeps its files in BOT_DATA_DIR; a new bot (here a second bot object)
+    started on that directory picks the flow up."""
+    config = {"BOT_DATA_DIR": str(tmp_path), "STORAGE": "SQLite"}
+    first_bot, chat = flow_bot(config)
+    try:
+        chat.say("!first a", frm=ALICE)
+        chat.say("!second b", frm=ALICE)
+    finally:
+        first_bot.stop()
+    assert any(tmp_path.iterdir()), "the data directory must hold the saved flows"
+    second_bot, chat = flow_bot(config)
+    try:
+        (flow,) = chat.executor.in_flight
+        assert (flow.name, str(flow.requestor), flow.ctx) == (
+            "linear",
+            "alice",
+            {"first": "a", "second": "b"},
+        )
+        assert chat.say("!third", frm=ALICE) == [
+            "third done with a/b in linear",
+            "summary: first=a second=b in linear",
+        ]
+    finally:
+        second_bot.stop()
+
+
+class TestInvalidIdleTimeout:
+    extra_config = {"FLOW_IDLE_TIMEOUT": "1 hour"}
+
+    def test_flows_work_and_the_setting_is_reported_once(self, testbot, caplog):
+        chat = Chat(testbot)
+        with caplog.at_level("ERROR", logger="errbot.flow_executor"):
+            assert chat.say("!first a") == [
+                "first done (a)",
+                "You are in the flow linear, you can continue with:\n• !second [value]",
+            ]
+            assert chat.say("!second b") == [
+                "second done",
+                "You are in the flow linear, you can continue with:\n• !third",
+            ]
+        reports = [r for r in caplog.records if "FLOW_IDLE_TIMEOUT" in r.getMessage()]
+        assert len(reports) == 1
+        assert "'1 hour'" in reports[0].getMessage()
+        assert chat.executor.idle_timeout == 3600

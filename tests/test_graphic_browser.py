@@ -88,6 +88,10 @@ def send(page: Browser, text: str) -> None:
 def test_page_loads_as_admin_in_person(page: Browser) -> None:
     assert identity(page) == "@admin · admin · one-on-one"
     assert page.evaluate("document.getElementById('connection').className") == "online"
+    # Before the first message, the empty conversation tells a newcomer where to start.
+    hint = page.evaluate(
+        "getComputedStyle(document.getElementById('messages'), '::before').content")
+    assert "type !help and press Enter" in hint
 
 
 def test_completion_then_help_renders_markdown(page: Browser) -> None:
@@ -133,6 +137,23 @@ def test_history_with_the_up_arrow(page: Browser) -> None:
     assert page.evaluate("document.getElementById('input').value") == "!help "
     page.press("ArrowDown")
     assert page.evaluate("document.getElementById('input').value") == "!demo table"
+
+
+def test_shift_enter_writes_a_multi_line_message(page: Browser) -> None:
+    """Enter sends; Shift+Enter adds a line (the text console's !ml, without a mode)."""
+    page.evaluate("document.getElementById('input').value = ''")
+    page.focus("#input")
+    page.type_text("!echo first")
+    page.press("Enter", shift=True)
+    page.type_text("second")
+    assert page.evaluate("document.getElementById('input').value") == "!echo first\nsecond"
+    # Within a multi-line message the arrows move the caret: the history stays put.
+    page.press("ArrowUp")
+    assert page.evaluate("document.getElementById('input').value") == "!echo first\nsecond"
+    page.press("Enter")
+    html = last_reply_html(page, "second")
+    assert "first" in html and "<br" in html  # the reply keeps the line break
+    assert page.evaluate("document.getElementById('input').value") == ""
 
 
 def test_card_and_download(page: Browser, console: RunningConsole) -> None:
@@ -198,7 +219,8 @@ def test_log_pane_and_level_filter(page: Browser) -> None:
 
 
 def test_screenshot(page: Browser, tmp_path: Path) -> None:
-    """The picture of docs/graphic_console.md: a fresh conversation, completion open."""
+    """The picture of docs/graphic_console.md: a table with code, a card and a download,
+    completion open, the failed then successful reload in the log."""
     page.call("Emulation.setDeviceMetricsOverride", width=1280, height=760,
               deviceScaleFactor=1, mobile=False)
     page.evaluate("document.getElementById('messages').replaceChildren()")
@@ -206,13 +228,42 @@ def test_screenshot(page: Browser, tmp_path: Path) -> None:
     last_reply_html(page, "<table>")
     send(page, "!demo card")
     page.wait_for("!!document.querySelector('#messages .card')")
+    send(page, "!demo file")
+    page.wait_for("!!document.querySelector('#messages .file a')")
     page.evaluate("document.getElementById('input').value = ''")
     page.focus("#input")
-    page.type_text("!demo ")
-    page.wait_for("!!document.querySelector('#completions:not([hidden]) .name')")
+    page.type_text("!demo a")  # one suggestion, with its syntax: nothing hidden behind it
+    page.wait_for("!!document.querySelector('#completions:not([hidden]) .syntax')")
     shot = tmp_path / "graphic-console.png"
     page.screenshot(shot)
     assert shot.read_bytes().startswith(b"\x89PNG")
     keep = os.environ.get("ERRBOT_GRAPHIC_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def test_a_plugin_broken_at_start_up_can_be_loaded_from_the_page(
+    page: Browser, tmp_path: Path,
+) -> None:
+    """Last: the page moves to a second bot whose demo plugin did not import at start."""
+    broken = RunningConsole(tmp_path, "browser-broken", broken=True)
+    try:
+        page.navigate(broken.url)
+        page.wait_for("document.body && document.body.dataset.ready === 'true'")
+        option = "document.querySelector('#plugin-select option[value=GraphicDemo]')"
+        assert page.evaluate(f"{option}.textContent") == "GraphicDemo (not loaded)"
+        # Your own plugins come first, so the one being edited is already chosen.
+        assert page.evaluate("document.getElementById('plugin-select').value") == "GraphicDemo"
+        page.click("#reload")
+        error = page.wait_for("document.querySelector('#reload-result.error')?.textContent")
+        assert "SyntaxError" in error
+        broken.plugin.write("v1")
+        page.click("#reload")
+        page.wait_for("document.querySelector('#reload-result.ok')?.textContent"
+                      " === 'GraphicDemo reloaded.'")
+        assert page.evaluate(f"{option}.textContent") == "GraphicDemo"
+        send(page, "!demo card")
+        page.wait_for("document.querySelector('#messages .card .title')?.textContent"
+                      " === 'Build v1'")
+    finally:
+        broken.close()

@@ -241,7 +241,8 @@ def test_errbot_min_max_versions(tmp_path):
         )
         assert (
             f"The plugin TooOld asks for Errbot with a maximum version of "
-            f"{errbot_version_tuple('6.2.0')} while Errbot is version {VERSION}." in report
+            f"{errbot_version_tuple('6.2.0')} while this bot implements the Errbot 6.2.1 API "
+            f"(errbot {VERSION})." in report
         )
         assert "The plugin NextAlpha asks for Errbot with a minimal version of" in report
         assert "The plugin FinalOnly asks for Errbot with a maximum version of" in report

@@ -393,3 +393,39 @@ def test_secret_keys_at_any_depth_any_case_and_declared():
     assert redact(message, config, ("pin",)) == (
         "bad: ******** / '********' / PIN '********' in 12 items / ********"
     )
+
+
+LEAKY_PLUG = "[Core]\nName = Leaky\nModule = leaky\n\n[Documentation]\nDescription = leaky\n"
+LEAKY_PY = '''\
+from errbot import BotPlugin
+
+
+class Leaky(BotPlugin):
+    def get_configuration_template(self):
+        return {"URL": "", "API_KEY": ""}
+
+    def activate(self):
+        super().activate()
+        if self.config and self.config["API_KEY"] != "good-key-1234":
+            # As an HTTP client does: the refused request's URL carries the key.
+            raise RuntimeError(f"401 for {self.config['URL']}?key={self.config['API_KEY']}")
+'''
+
+
+def test_an_activation_error_quoting_a_secret_is_masked_in_chat_and_logs(tmp_path, caplog):
+    """A plugin whose activate() fails with the key in its message (an HTTP client's error
+    quoting the URL): neither the reply nor the log, traceback included, shows the key."""
+    (tmp_path / "leaky.plug").write_text(LEAKY_PLUG)
+    (tmp_path / "leaky.py").write_text(LEAKY_PY)
+    caplog.set_level(logging.DEBUG)
+    with started_bot([str(tmp_path)]) as (testbot, _):
+        value = {"URL": "https://api.example/v1", "API_KEY": "leaked-key-5e6f"}
+        reply = testbot.exec_command(f"!plugin config Leaky {value!r}")
+        assert reply.startswith("Error activating plugin: RuntimeError: 401 for ")
+        assert "leaked-key-5e6f" not in reply and "********" in reply
+        good = {"URL": "https://api.example/v1", "API_KEY": "good-key-1234"}
+        assert testbot.exec_command(f"!plugin config Leaky {good!r}") == (
+            "Plugin configuration done.")
+    assert "Plugin Leaky failed to activate" in caplog.text
+    assert "Traceback" in caplog.text  # the traceback is still logged, masked
+    assert "leaked-key-5e6f" not in caplog.text

@@ -24,6 +24,8 @@ def quiet_period() -> None:
 
 @pytest.fixture
 def plugin(testbot):
+    # `settle` waits on the runtime's idle condition, which counts work only when tracked.
+    testbot.bot.runtime.track_idle()
     return testbot.bot.plugin_manager.get_plugin_obj_by_name("Pollers")
 
 
@@ -137,6 +139,28 @@ def test_async_poller_stopping_itself(plugin):
     plugin.wait_calls("async_stop_myself", 1)
     quiet_period()
     assert plugin.count("async_stop_myself") == 1
+
+
+def test_times_limits_an_async_poller_too(plugin):
+    plugin.start_poller(INTERVAL, plugin.async_tick, times=2)
+    assert plugin.wait_calls("async_tick", 2) == 2
+    quiet_period()
+    assert plugin.count("async_tick") == 2
+    assert plugin.current_pollers == {}
+
+
+def test_a_crashing_async_poller_keeps_its_schedule_and_is_counted(testbot, plugin):
+    plugin.start_poller(INTERVAL, plugin.async_crash, times=2)
+    assert plugin.wait_calls("async_crash", 2) == 2
+    settle(testbot)
+    assert testbot.bot.metrics.plugin_errors[("Pollers", "poller")] == 2
+
+
+def test_zero_times_never_calls(plugin):
+    plugin.start_poller(INTERVAL, plugin.tick, times=0)
+    assert plugin.current_pollers == {}
+    quiet_period()
+    assert plugin.count("tick") == 0
 
 
 def test_a_crashing_poller_keeps_being_called(testbot, plugin):

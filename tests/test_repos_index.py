@@ -95,15 +95,37 @@ def test_a_failing_source_keeps_the_stored_index(manager: RepoManager, server: L
         "alice/err-weather"]
 
 
-def test_refreshed_only_when_older_than_an_hour(manager: RepoManager,
-                                                server: LocalServer) -> None:
-    manager.bot_config.BOT_PLUGIN_INDEXES = server.add_file("first.json", json.dumps(FIRST))
-    manager.search_repos("weather")
-    manager.search_repos("weather")
-    assert len(server.user_agents) == 1
-    manager["repo_index"] = {**manager["repo_index"], LAST_UPDATE: time.time() - 3601}
-    manager.search_repos("weather")
-    assert len(server.user_agents) == 2
+class Clock:
+    """A clock the test moves by hand: the index's hour passes without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_refreshed_only_when_older_than_an_hour(tmp_path: Path, server: LocalServer) -> None:
+    config = Config()
+    config.BOT_PLUGIN_INDEXES = server.add_file("first.json", json.dumps(FIRST))
+    clock = Clock()
+    manager = RepoManager(MemoryStoragePlugin(config), tmp_path / "plugins", config, clock=clock)
+    try:
+        manager.search_repos("weather")
+        assert manager["repo_index"][LAST_UPDATE] == clock.now
+        assert len(server.user_agents) == 1
+        clock.now += 3600  # exactly one hour old: still fresh
+        manager.search_repos("weather")
+        assert manager.get_repo_from_index("alice/err-weather")
+        assert len(server.user_agents) == 1
+        # The index changes upstream; the stored one is used until it is an hour old.
+        server.add_file("first.json", json.dumps(SECOND))
+        clock.now += 1
+        assert [e.entry_name for e in manager.search_repos("jenkins")] == ["bob/err-jenkins"]
+        assert len(server.user_agents) == 2
+        assert manager["repo_index"][LAST_UPDATE] == clock.now
+    finally:
+        manager.shutdown()
 
 
 def test_search_words() -> None:

@@ -34,10 +34,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with LocalServer() as local:
         good, good_sha = git_repo(root / "good", GOOD)
         broken, _ = git_repo(root / "broken", BROKEN)
+        # A library rather than a plugin, and plugins named like one the bot already runs.
+        empty, _ = git_repo(root / "empty", {"README.md": "not a plugin\n", "lib.py": ""})
+        twin, _ = git_repo(root / "twin", GOOD)
+        core_twin, _ = git_repo(root / "core_twin", plugin_files("Help", "my_help", "myhelp",
+                                                                 "'my own help'"))
         urls = {
             "good": local.add_repo("owner/good", good),
             "good_sha": good_sha,
             "broken": local.add_repo("owner/broken", broken),
+            "empty": local.add_repo("owner/empty", empty),
+            "twin": local.add_repo("other/good", twin),
+            "core_twin": local.add_repo("owner/help", core_twin),
             "missing": f"{local.url}/git/owner/missing.git",
             "tarred": local.add_file("err-tarred.tar.gz", tarball(
                 {f"err-tarred-main/{k}": v for k, v in TARRED.items()})),
@@ -206,6 +214,29 @@ def test_failing_import_is_removed(bot: Any, server: dict[str, Any]) -> None:
     assert bot.exec_command("!echo still here") == "still here"
     finished_with(bot, server["good"], "Plugins reloaded.")
     assert bot.exec_command("!repohello") == "hello from a repo"
+
+
+def test_a_repository_without_plugins_is_refused(bot: Any, server: dict[str, Any]) -> None:
+    seen = finished_with(bot, server["empty"], "Error installing the repo")
+    assert seen[-1] == (f"Error installing the repo: {server['empty']} holds no plugin (no "
+                        ".plug or .flow file in it); nothing was installed.")
+    assert leftovers(bot) == []
+    assert bot.bot.repo_manager.get_installed_plugin_repos() == {}
+
+
+def test_a_plugin_named_like_a_loaded_one_is_refused(bot: Any, server: dict[str, Any]) -> None:
+    finished_with(bot, server["good"], "Plugins reloaded.")
+    seen = finished_with(bot, server["twin"], "Removing ")
+    assert "a plugin named RepoHello is already loaded from " in seen[1]
+    assert str(plugin_dir(bot) / "owner" / "good" / "repo_hello.plug") in seen[1]
+    assert not (plugin_dir(bot) / "other").exists()
+    # The first one is untouched.
+    assert bot.exec_command("!repohello") == "hello from a repo"
+    seen = finished_with(bot, server["core_twin"], "Removing ")
+    assert "a plugin named Help is already loaded from " in seen[1]
+    assert "not found" in bot.exec_command("!myhelp")
+    assert "All commands" in bot.exec_command("!help")
+    assert sorted(bot.bot.repo_manager.get_installed_plugin_repos()) == ["owner/good"]
 
 
 def test_installing_twice_is_refused(bot: Any, server: dict[str, Any]) -> None:

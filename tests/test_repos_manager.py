@@ -60,6 +60,21 @@ def test_unsafe_names_are_refused() -> None:
     assert not is_git_url("owner/repo")
 
 
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://github.com/alice/err-foo/archive/refs/heads/main.tar.gz", "alice/err-foo"),
+        ("https://github.com/alice/err-foo/archive/refs/tags/v1.2.tar.gz", "alice/err-foo"),
+        ("https://github.com/alice/err-foo/archive/main.tar.gz", "alice/err-foo"),
+        ("https://gitlab.com/grp/alice/err-foo/-/archive/main/err-foo-main.tar.gz",
+         "alice/err-foo"),
+        ("https://host/archive/err-foo-1.0.tar.gz", "err-foo-1.0"),  # no owner/repo before it
+    ],
+)
+def test_forge_archives_install_as_owner_and_repository(url: str, name: str) -> None:
+    assert tarball_name(url) == name
+
+
 def test_errbots_list_of_urls_is_read(tmp_path: Path) -> None:
     class Config:
         STORAGE_CONFIG: dict[str, Any] = {}

@@ -86,6 +86,24 @@ def test_reconfiguring_restarts_on_the_new_port_and_deactivating_closes_it(testb
     assert not webserver(testbot).is_activated
 
 
+def test_the_plugin_config_command_restarts_the_server_on_the_new_port(testbot):
+    """What an admin types in the chat, end to end: the command stores the configuration
+    and restarts the Webserver; the old port closes, the new one answers."""
+    first, second = two_free_ports()
+    for port in (first, second):
+        reply = testbot.exec_command(
+            f"!plugin config Webserver {{'HOST': '127.0.0.1', 'PORT': {port}, 'SSL': None}}"
+        )
+        assert reply == "Plugin configuration done."
+        assert http_request("POST", f"http://127.0.0.1:{port}/echo", '"hi"').text == "hi"
+    assert refuses_connections(first)
+    # a configuration that cannot be served is reported, and nothing is left listening
+    assert "Incorrect plugin configuration" in testbot.exec_command(
+        "!plugin config Webserver {'HOST': '127.0.0.1', 'PORT': 70000, 'SSL': None}"
+    )
+    assert refuses_connections(second)
+
+
 def test_https_listens_only_on_the_ssl_port(testbot, tmp_path):
     certificate, key = make_certificate(tmp_path)
     http_port, https_port = two_free_ports()

@@ -189,16 +189,23 @@ class DiscordRoom(Room):
             raise RoomError(f"The Discord bot cannot see the channel {self}.")
 
     def leave(self, reason: str | None = None) -> None:
-        raise RoomError("A Discord bot cannot leave a channel, only its whole server.")
+        raise RoomError(
+            "a Discord bot is in every channel its roles let it see; to keep it out of this "
+            "one, deny it View Channel in the channel's permissions (or remove the bot from "
+            "the server)"
+        )
 
     def create(self) -> None:
-        raise RoomError("Creating Discord channels is not supported; create it in Discord.")
+        raise RoomError("the bot does not create Discord channels; create it in Discord")
 
     def destroy(self) -> None:
-        raise RoomError("Deleting Discord channels is not supported; delete it in Discord.")
+        raise RoomError("the bot does not delete Discord channels; delete it in Discord")
 
     def invite(self, *args: Any) -> None:
-        raise RoomError("Discord has no channel invitations: give the user a role instead.")
+        raise RoomError(
+            "Discord has no invitations to a channel; give the person a role that can view "
+            "it (or add them to the channel's permissions)"
+        )
 
     @property
     def exists(self) -> bool:

@@ -188,9 +188,11 @@ class IRCClient(ServerEvents):
             detail = exc.strerror or str(exc) or type(exc).__name__
             # A plain port answering a TLS handshake usually just drops the connection.
             tls_hint = " (does this port speak TLS? BOT_IDENTITY['ssl'])" if s.ssl else ""
+            # With 'ipv6' only IPv6 addresses are tried: an IPv4-only server name fails.
+            family = ", BOT_IDENTITY['ipv6']" if s.ipv6 else ""
             raise IRCConnectError(
                 f"cannot connect to {s.address}: {detail}. Check BOT_IDENTITY['server'], "
-                f"BOT_IDENTITY['port']{tls_hint} and BOT_IDENTITY['bind_address']."
+                f"BOT_IDENTITY['port']{tls_hint}{family} and BOT_IDENTITY['bind_address']."
             ) from exc
         try:
             await asyncio.wait_for(asyncio.shield(self._registered), REGISTER_TIMEOUT)
@@ -205,11 +207,13 @@ class IRCClient(ServerEvents):
             raise
         self.registered = True
         log.info("IRC: connected to %s as %s.", s.address, self.nick)
+        if s.nickserv_password:
+            # Right after registration, before the plugins are activated and join their
+            # channels: a channel for registered nicks only (+R) needs the bot identified.
+            self._conn.privmsg("NickServ", f"IDENTIFY {s.nickserv_password}")
 
     async def start_session(self) -> None:
-        """After registration: identify, join the wanted channels, release held lines."""
-        if self.settings.nickserv_password:
-            self._conn.privmsg("NickServ", f"IDENTIFY {self.settings.nickserv_password}")
+        """After registration: join the wanted channels, release held lines."""
         for name, key in list(self.book.wanted.values()):
             try:
                 await self.join(name, key)

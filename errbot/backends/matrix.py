@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import io
 import logging
-import mimetypes
 import random
 import threading
 import weakref
@@ -27,18 +25,8 @@ from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlparse
 
-from nio import UploadResponse
-
 from errbot.backends import matrix_identifiers
-from errbot.backends.base import (
-    AWAY,
-    DND,
-    OFFLINE,
-    Card,
-    Identifier,
-    Message,
-    Stream,
-)
+from errbot.backends.base import AWAY, DND, OFFLINE, Identifier, Message
 from errbot.backends.matrix_client import (
     AUTH_FAILED,
     CONNECTED,
@@ -49,28 +37,20 @@ from errbot.backends.matrix_client import (
 )
 from errbot.backends.matrix_events import EventTranslator, mention_as_prefix
 from errbot.backends.matrix_identifiers import MatrixPerson, MatrixRoomOccupant
-from errbot.backends.matrix_markup import (
-    MESSAGE_SIZE_LIMIT,
-    card_html,
-    card_text,
-    file_content,
-    message_contents,
-    relate,
-    text_content,
-)
+from errbot.backends.matrix_markup import MESSAGE_SIZE_LIMIT
 from errbot.backends.matrix_outbox import Outbox
 from errbot.backends.matrix_room_ops import RoomOperations
 from errbot.backends.matrix_rooms import MatrixRoom
+from errbot.backends.matrix_sending import IDENTIFIER_HELP, Sending
 from errbot.core.bot import ErrBot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MatrixBackend", "MatrixPerson", "MatrixRoom", "MatrixRoomOccupant"]
+# The backend's storage key of a password login's device and access token, reused by the next
+# start instead of logging in again (each login would add a device to the bot's account).
+SESSION_KEY = "matrix_session"
 
-_IDENTIFIER_HELP = (
-    "A Matrix identifier is @user:server (a person), !id:server or #alias:server (a room), "
-    "or <room>/@user:server (someone in a room)."
-)
+__all__ = ["MatrixBackend", "MatrixPerson", "MatrixRoom", "MatrixRoomOccupant"]
 
 
 def _user_id(username: str, homeserver: str) -> str:
@@ -81,7 +61,7 @@ def _user_id(username: str, homeserver: str) -> str:
     return f"@{username}:{host}"
 
 
-class MatrixBackend(RoomOperations, ErrBot):
+class MatrixBackend(Sending, RoomOperations, ErrBot):
     """A bot on a Matrix homeserver: rooms, direct chats, threads, reactions, files."""
 
     loop_affine = True
@@ -124,7 +104,10 @@ class MatrixBackend(RoomOperations, ErrBot):
         self._password = str(password) if password else None
         self._token = str(token) if token else None
         self._device_id = str(identity.get("device_id") or "") or None
-        self.auto_join = bool(getattr(config, "MATRIX_AUTO_JOIN_ON_INVITE", False))
+        # True: every invitation; False: none; unset (None): direct chats from anyone and any
+        # room from BOT_ADMINS (see RoomOperations.accepts_invitation).
+        auto_join = getattr(config, "MATRIX_AUTO_JOIN_ON_INVITE", None)
+        self.auto_join: bool | None = None if auto_join is None else bool(auto_join)
         from errbot.rendering import text, xhtml
 
         self._text = text()
@@ -142,6 +125,7 @@ class MatrixBackend(RoomOperations, ErrBot):
         self._stop = threading.Event()
         self._closing = False
         self._plugins_active = False
+        self._ready = False  # plugins activated: `connected` means commands are answered
         self.display_name: str | None = None
         self.connections = 0
         self.last_failure: str | None = None
@@ -157,8 +141,8 @@ class MatrixBackend(RoomOperations, ErrBot):
 
     @property
     def connected(self) -> bool:
-        """Whether the sync loop is up (sends go out at once)."""
-        return self._online.is_set()
+        """Whether the sync loop is up (sends go out at once) and the plugins are active."""
+        return self._online.is_set() and self._ready
 
     def set_message_size_limit(
         self, limit: int = MESSAGE_SIZE_LIMIT, hard_limit: int = MESSAGE_SIZE_LIMIT
@@ -209,6 +193,7 @@ class MatrixBackend(RoomOperations, ErrBot):
         if not self._plugins_active:
             self._plugins_active = True
             self.connect_callback()  # activates the plugins (once: they outlive reconnections)
+            self._ready = True
         else:
             self.callbacks.dispatch("callback_connect")
         self._wait(self._sync_loop())
@@ -233,13 +218,15 @@ class MatrixBackend(RoomOperations, ErrBot):
 
     async def _open(self) -> str | None:
         if self._conn is None:
+            saved = self._saved_session()
             self._conn = MatrixConnection(
                 self._homeserver,
                 self.user_id,
                 password=self._password,
                 token=self._token,
-                device_id=self._device_id,
+                device_id=self._device_id or saved.get("device_id"),
                 request_timeout=self.request_timeout,
+                saved_token=saved.get("access_token"),
             )
         conn = self._conn
         first_login = not conn.logged_in
@@ -249,6 +236,7 @@ class MatrixBackend(RoomOperations, ErrBot):
             return outcome
         try:
             if first_login:
+                self._save_session(conn)
                 await self._after_login(conn)
             initial = self._since is None
             response = await conn.sync(self._since, 0)
@@ -261,6 +249,27 @@ class MatrixBackend(RoomOperations, ErrBot):
         self.last_failure = None
         self._online.set()
         return CONNECTED
+
+    def _saved_session(self) -> dict[str, str]:
+        """The password login saved by an earlier run of this bot (same user and server)."""
+        if not self._password:
+            return {}
+        try:
+            saved = dict(self[SESSION_KEY])
+        except (KeyError, TypeError, ValueError):
+            return {}
+        same = (saved.get("user_id"), saved.get("homeserver")) == (self.user_id, self._homeserver)
+        if not same or (self._device_id and saved.get("device_id") != self._device_id):
+            return {}
+        return {k: str(v) for k, v in saved.items() if v}
+
+    def _save_session(self, conn: MatrixConnection) -> None:
+        if not self._password or conn.resumed:
+            return
+        try:
+            self[SESSION_KEY] = {**conn.session, "homeserver": self._homeserver}
+        except Exception:  # no storage (closing, read-only): next start logs in again
+            log.warning("Could not save the Matrix session for the next start", exc_info=True)
 
     async def _after_login(self, conn: MatrixConnection) -> None:
         if conn.user_id != self.user_id:  # an access token belongs to whoever it belongs to
@@ -352,124 +361,6 @@ class MatrixBackend(RoomOperations, ErrBot):
         if conn is not None:
             await conn.close()
 
-    # -- sending ------------------------------------------------------------------------
-    def send_message(self, msg: Message) -> None:
-        if not self.runtime.in_loop():
-            self.runtime.call_soon(self.send_message, msg)
-            return
-        super().send_message(msg)
-        contents = self._contents(msg.body, msg.extras.get("matrix_mentions", ()))
-        self._post(msg, contents, f"the message to {msg.to}")
-
-    def send_card(self, card: Card) -> None:
-        """A card as HTML: linked title, body, a table of fields, image and thumbnail links."""
-        if not self.runtime.in_loop():
-            self.runtime.call_soon(self.send_card, card)
-            return
-        body = card.body or ""
-        content = text_content(
-            card_text(card, self._text.convert(body) if body else ""),
-            card_html(card, self._html.convert(body) if body else ""),
-        )
-        if card.color:
-            content["org.errbot.card.color"] = card.color
-        self._post(card, [content], f"the card to {card.to}")
-
-    def _contents(self, markdown: str, mentions: Any = ()) -> list[dict[str, Any]]:
-        plain = self._text.convert(markdown)
-        return message_contents(plain, self._html.convert(markdown), mentions)
-
-    def _post(self, msg: Message, contents: list[dict[str, Any]], what: str) -> None:
-        target = msg.to
-        room_hint = msg.extras.get("room_id")
-        parent = msg.parent
-        thread = bool(msg.extras.get("matrix_thread"))
-
-        async def deliver() -> None:
-            room_id = await self._room_for(target, room_hint)
-            reply_to, root = self._relation(parent, thread, room_id)
-            conn = self._live()
-            for content in contents:
-                relate(content, reply_to, root)
-                await conn.send_event(room_id, content, "m.room.message")
-
-        self._outbox.put(what, deliver)
-
-    @staticmethod
-    def _relation(parent: Message | None, thread: bool, room_id: str) -> tuple[Any, Any]:
-        """(event replied to, thread root) for a reply to ``parent`` in ``room_id``."""
-        if parent is None or parent.extras.get("room_id") != room_id:
-            return None, None
-        event_id = parent.extras.get("event_id")
-        root = parent.extras.get("thread_root")
-        if not event_id:
-            return None, None
-        if root:
-            return event_id, root  # a message in a thread: the reply stays in it
-        if thread:
-            return event_id, event_id  # DIVERT_TO_THREAD: a thread on the command
-        return event_id, None
-
-    def _live(self) -> MatrixConnection:
-        if self._conn is None or not self._conn.logged_in:
-            raise Disconnected("not logged in")
-        return self._conn
-
-    async def _room_for(self, target: Any, hint: str | None) -> str:
-        if isinstance(target, MatrixRoom):
-            return await self.room_id_of(target)
-        if hint:
-            return str(hint)
-        if isinstance(target, MatrixPerson):
-            return await self.direct_room_for(target.user_id)
-        if isinstance(target, str):
-            return await self._room_for(self.build_identifier(target), None)
-        raise MatrixRequestError("sending", f"cannot send to {target!r}: {_IDENTIFIER_HELP}")
-
-    def send_stream_request(
-        self,
-        user: Identifier,
-        fsource: Any,
-        name: str | None = None,
-        size: int | None = None,
-        stream_type: str | None = None,
-    ) -> Stream:
-        """Upload ``fsource`` to the media repository and post it as an ``m.file``."""
-        stream = Stream(user, fsource, name, size, stream_type)
-        self.runtime.call_soon(self._queue_stream, stream)
-        return stream
-
-    def _queue_stream(self, stream: Stream) -> None:
-        name = stream.name or "file"
-        mimetype = stream.stream_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-        async def transfer() -> None:
-            stream.accept()
-            try:
-                data = await asyncio.get_running_loop().run_in_executor(None, stream.read)
-                conn = self._live()
-                room_id = await self._room_for(stream.identifier, None)
-                upload = await conn.call(
-                    f"uploading {name}",
-                    conn.client.upload(
-                        io.BytesIO(data), content_type=mimetype, filename=name,
-                        filesize=len(data),
-                    ),
-                    UploadResponse,
-                )
-                content = file_content(name, str(upload.content_uri), len(data), mimetype)
-                await conn.send_event(room_id, content, "m.room.message")
-            except Exception as exc:
-                stream.error(str(exc))
-                if isinstance(exc, Disconnected):
-                    log.warning("The file %s was not sent: disconnected (%s).", name, exc)
-                    return
-                raise
-            stream.ack_data(len(data))
-            stream.success()
-
-        self._outbox.put(f"the file {name} to {stream.identifier}", transfer)
-
     # -- identifiers ----------------------------------------------------------------------
     def build_identifier(self, txtrep: str) -> Identifier:
         text = str(txtrep).strip()
@@ -481,7 +372,7 @@ class MatrixBackend(RoomOperations, ErrBot):
             return room
         if text.startswith("@"):
             return MatrixPerson(text)
-        raise ValueError(f"{text!r} is not a Matrix identifier. {_IDENTIFIER_HELP}")
+        raise ValueError(f"{text!r} is not a Matrix identifier. {IDENTIFIER_HELP}")
 
     def is_from_self(self, msg: Message) -> bool:
         return getattr(msg.frm, "user_id", None) == self.user_id

@@ -72,6 +72,7 @@ class MatrixConnection:
         token: str | None,
         device_id: str | None,
         request_timeout: float,
+        saved_token: str | None = None,
     ) -> None:
         config = AsyncClientConfig(
             encryption_enabled=False,  # E2EE is out of scope (docs/backends/matrix.md)
@@ -85,8 +86,13 @@ class MatrixConnection:
         )
         self._password = password
         self._token = token
+        self.requested_user_id = user_id
+        # A password login's token from an earlier run (with its device_id): reused so each
+        # start does not add a device to the bot's account.
+        self._saved_token = saved_token if password else None
         self.homeserver = homeserver
         self.logged_in = False
+        self.resumed = False
         self.failure_detail = ""
 
     @property
@@ -100,14 +106,11 @@ class MatrixConnection:
             return CONNECTED
         try:
             if self._token:
-                self.client.access_token = self._token
-                answer: Any = await self.client.whoami()
-                if isinstance(answer, WhoamiResponse):
-                    self.client.user_id = answer.user_id
-                    if answer.device_id:
-                        self.client.device_id = answer.device_id
+                answer: Any = await self._whoami(self._token)
             else:
-                answer = await self.client.login(self._password, device_name=DEVICE_NAME)
+                answer = await self._resume() or await self.client.login(
+                    self._password, device_name=DEVICE_NAME
+                )
         except _NETWORK_ERRORS as exc:
             self.failure_detail = str(exc) or type(exc).__name__
             return UNREACHABLE
@@ -122,6 +125,40 @@ class MatrixConnection:
         if code in _REFUSALS:
             return AUTH_FAILED
         return FAILED
+
+    async def _whoami(self, token: str) -> Any:
+        self.client.access_token = token
+        answer = await self.client.whoami()
+        if isinstance(answer, WhoamiResponse):
+            self.client.user_id = answer.user_id
+            if answer.device_id:
+                self.client.device_id = answer.device_id
+        return answer
+
+    async def _resume(self) -> WhoamiResponse | None:
+        """The saved session, if the homeserver still accepts its token for this user."""
+        token, self._saved_token = self._saved_token, None
+        if not token:
+            return None
+        wanted = self.requested_user_id
+        answer = await self._whoami(token)
+        if isinstance(answer, WhoamiResponse) and answer.user_id == wanted:
+            self.resumed = True
+            log.info("Resumed the saved Matrix session (device %s).", self.client.device_id)
+            return answer
+        # Logged out or revoked meanwhile: a password login, on the same device if known.
+        log.info("The saved Matrix session is no longer valid: logging in with the password.")
+        self.client.access_token = ""
+        return None
+
+    @property
+    def session(self) -> dict[str, str]:
+        """What to save to resume this login next time (see `_resume`)."""
+        return {
+            "user_id": self.user_id,
+            "device_id": str(self.client.device_id or ""),
+            "access_token": str(self.client.access_token or ""),
+        }
 
     async def sync(self, since: str | None, timeout_ms: int) -> SyncResponse:
         """One ``/sync``; the first (``since`` None) asks for the full state at once."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from nio import (
@@ -245,15 +246,35 @@ class RoomOperations:
 
     # -- invitations and direct chats --------------------------------------------------------
     def invited(self: MatrixBackend, room_id: str, inviter: MatrixPerson, direct: bool) -> None:
-        if not self.auto_join:
+        if not self.accepts_invitation(inviter, direct):
+            why = (
+                "MATRIX_AUTO_JOIN_ON_INVITE is False"
+                if self.auto_join is False
+                else "by default only direct chats and rooms of BOT_ADMINS are joined"
+            )
             log.info(
-                "Invited to the Matrix room %s by %s: not joining "
-                "(set MATRIX_AUTO_JOIN_ON_INVITE = True to accept invitations).",
+                "Invited to the Matrix room %s by %s: not joining (%s; set "
+                "MATRIX_AUTO_JOIN_ON_INVITE = True to accept every invitation).",
                 room_id,
                 inviter,
+                why,
             )
             return
         self.runtime.spawn(self._logged(self._accept(room_id, inviter, direct), f"join {room_id}"))
+
+    def accepts_invitation(self: MatrixBackend, inviter: MatrixPerson, direct: bool) -> bool:
+        """MATRIX_AUTO_JOIN_ON_INVITE True or False decides alone. Unset, a direct chat is
+        accepted from anyone (people expect to be able to talk to a bot, as on other chat
+        systems; commands are still subject to the ACLs) and a room only when a bot admin
+        asks (anyone else could pull the bot into any number of rooms)."""
+        if self.auto_join is not None:
+            return self.auto_join
+        if direct:
+            return True
+        admins = getattr(self.bot_config, "BOT_ADMINS", None) or ()
+        if isinstance(admins, str):
+            admins = (admins,)
+        return any(fnmatchcase(inviter.user_id, str(pattern)) for pattern in admins)
 
     async def _accept(
         self: MatrixBackend, room_id: str, inviter: MatrixPerson, direct: bool

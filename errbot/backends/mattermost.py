@@ -13,7 +13,10 @@ refused with an error in the log) and is flushed once the connection is back.
 Connections: log in, load the team and the channels the bot is in, open the websocket and
 wait for its ``hello``. A token the server refuses at start-up stops the bot with one error
 naming ``BOT_IDENTITY['token']``; once connected, any loss is retried with a capped back-off.
-See docs/backends/mattermost.md.
+This module connects, supervises and stops; the rest is in mixins of one job each:
+mattermost_outbox (sending), mattermost_files (uploads), mattermost_addressing (identifiers
+and replies), mattermost_channel_ops (rooms); incoming events are translated in
+mattermost_events. See docs/backends/mattermost.md.
 """
 
 from __future__ import annotations
@@ -23,24 +26,16 @@ import collections
 import concurrent.futures
 import logging
 import random
-import re
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 from mattermostautodriver.exceptions import MattermostError, ResourceNotFound
 
 from errbot.backends import mattermost_identifiers
-from errbot.backends.base import (
-    Card,
-    Identifier,
-    Message,
-    Room,
-    Stream,
-)
-from errbot.backends.mattermost_cards import attachment
+from errbot.backends.mattermost_addressing import MattermostAddressingMixin
 from errbot.backends.mattermost_channel_ops import ChannelOperations
 from errbot.backends.mattermost_client import (
     AUTH_FAILED,
@@ -50,7 +45,9 @@ from errbot.backends.mattermost_client import (
 )
 from errbot.backends.mattermost_directory import Directory
 from errbot.backends.mattermost_events import EventTranslator
+from errbot.backends.mattermost_files import MattermostFilesMixin
 from errbot.backends.mattermost_identifiers import MattermostPerson, MattermostRoomOccupant
+from errbot.backends.mattermost_outbox import Job, MattermostOutboxMixin
 from errbot.backends.mattermost_rooms import MattermostRoom
 from errbot.core.bot import ErrBot
 
@@ -60,15 +57,19 @@ __all__ = ["MattermostBackend", "MattermostPerson", "MattermostRoom", "Mattermos
 
 # Mattermost refuses posts longer than 16383 characters (runes).
 POST_SIZE_LIMIT = 16383
-_ID = re.compile(r"[a-z0-9]{26}")
-Job = Callable[[MattermostConnection], Awaitable[None]]
 
 
 class FatalSettingError(Exception):
     """A setting the server refuses: retrying cannot help (logged, the bot stops)."""
 
 
-class MattermostBackend(ChannelOperations, ErrBot):
+class MattermostBackend(
+    MattermostOutboxMixin,
+    MattermostFilesMixin,
+    MattermostAddressingMixin,
+    ChannelOperations,
+    ErrBot,
+):
     """A bot on a Mattermost server: channels of one team, direct messages, threads."""
 
     loop_affine = True
@@ -344,283 +345,6 @@ class MattermostBackend(ChannelOperations, ErrBot):
         for conn in {c for c in (self.connection, self._attempt) if c}:
             await conn.close()
         self.connection = self._attempt = None
-
-    # -- the outbox ---------------------------------------------------------------------
-    def _enqueue(self, what: str, job: Job) -> bool:
-        """Queue a post (on the loop); False when refused because the outbox is full."""
-        if len(self._outbox) >= self.send_queue_limit:
-            log.error(
-                "Not connected to Mattermost and %d posts are already waiting: %s is dropped.",
-                len(self._outbox),
-                what,
-            )
-            return False
-        if self.connection is None and not self._outbox:
-            log.warning("Not connected to Mattermost: posts wait for the connection.")
-        self._outbox.append((what, job))
-        self._wake_sender()
-        return True
-
-    def _wake_sender(self) -> None:
-        if self._wake is None:
-            self._wake = asyncio.Event()
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send_loop())
-        self._wake.set()
-
-    async def _send_loop(self) -> None:
-        assert self._wake is not None
-        while True:
-            conn = self.connection
-            if not self._outbox or conn is None:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            what, job = self._outbox[0]
-            try:
-                await job(conn)
-            except (httpx.TransportError, ConnectionError, OSError) as exc:
-                # The server is gone: keep the post, wait for the reconnection.
-                log.warning("Posting %s failed (%s): retrying once reconnected.", what, exc)
-                if self.connection is conn:
-                    await asyncio.sleep(1.0)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.error("Mattermost refused %s: %s", what, exc)
-            self._outbox.popleft()
-
-    # -- sending ------------------------------------------------------------------------
-    def send_message(self, msg: Message) -> None:
-        if not self.runtime.in_loop():
-            self.runtime.call_soon(self.send_message, msg)
-            return
-        super().send_message(msg)
-        self._enqueue(f"the message to {msg.to}", lambda conn: self._post(conn, msg))
-
-    async def _post(
-        self,
-        conn: MattermostConnection,
-        msg: Message,
-        props: dict[str, Any] | None = None,
-        file_ids: list[str] | None = None,
-        text: str | None = None,
-    ) -> dict[str, Any]:
-        channel_id = await self.channel_for(msg.to)
-        body = self._md.convert(msg.body) if text is None else text
-        return await conn.call(
-            "create post",
-            conn.driver.posts.create_post,
-            channel_id=channel_id,
-            message=body,
-            root_id=self._root_id(msg, channel_id),
-            file_ids=file_ids,
-            props=props,
-        )
-
-    @staticmethod
-    def _root_id(msg: Message, channel_id: str) -> str | None:
-        """The thread of a reply: its parent's thread, or the parent itself, when the reply
-        goes to the parent's channel (a private reply to a channel message is not threaded)."""
-        parent = msg.parent
-        if parent is None:
-            return None
-        extras = parent.extras
-        if extras.get("channel_id") != channel_id:
-            return None
-        return extras.get("root_id") or extras.get("id") or None
-
-    async def channel_for(self, identifier: Any) -> str:
-        """The channel id posts to ``identifier`` go to (a person: the direct channel)."""
-        if isinstance(identifier, MattermostRoom):
-            return await self.directory.resolve_room(identifier)
-        if isinstance(identifier, MattermostPerson):
-            userid = await self.directory.resolve_person(identifier)
-            return await self.directory.direct_channel(userid)
-        raise ValueError(f"Cannot send to {identifier!r}: not a Mattermost user or channel.")
-
-    def send_card(self, card: Card) -> None:
-        """A card as a message attachment (``props.attachments``)."""
-        if not self.runtime.in_loop():
-            self.runtime.call_soon(self.send_card, card)
-            return
-        ErrBot.send_message(self, card)  # plugins' callback_botmessage, metrics
-        props = {"attachments": [attachment(card, self._md.convert)]}
-        self._enqueue(
-            f"the card to {card.to}", lambda conn: self._post(conn, card, props=props, text="")
-        )
-
-    def send_stream_request(
-        self,
-        user: Identifier,
-        fsource: Any,
-        name: str | None = None,
-        size: int | None = None,
-        stream_type: str | None = None,
-    ) -> Stream:
-        """Upload a file to a person's direct channel or to a channel, then post it. The
-        returned stream moves to "success" once posted, or "error" (see `Stream.reason`)."""
-        stream = Stream(user, fsource, name or "file", size, stream_type)
-
-        async def upload(conn: MattermostConnection) -> None:
-            if stream.status == "pending":
-                stream.accept()
-            try:
-                data = await asyncio.to_thread(stream.read)
-                channel_id = await self.channel_for(user)
-                info = await conn.call(
-                    "upload file",
-                    conn.driver.files.upload_file,
-                    files=(stream.name, data, stream_type or "application/octet-stream"),
-                    channel_id=channel_id,
-                )
-                ids = [f["id"] for f in info.get("file_infos", [])]
-                carrier = Message("", to=user)
-                await self._post(conn, carrier, file_ids=ids, text="")
-            except (httpx.TransportError, ConnectionError, OSError):
-                if stream.seekable():
-                    stream.seek(0)
-                raise  # the outbox retries once reconnected
-            except Exception as exc:
-                stream.error(str(exc) or type(exc).__name__)
-                raise
-            stream.ack_data(len(data))
-            stream.success()
-
-        self.runtime.call_soon(self._enqueue, f"the file {stream.name} to {user}", upload)
-        return stream
-
-    # -- identifiers --------------------------------------------------------------------
-    def build_identifier(self, txtrep: str) -> Identifier:
-        """``@username``, ``~channel``, ``~team/channel``, ``~channel/@username``, or an id."""
-        text = str(txtrep).strip()
-        if text.startswith("~") and "/@" in text:
-            room_text, _, name = text.rpartition("/@")
-            room = self.query_room(room_text)
-            return MattermostRoomOccupant(room, self._person(f"@{name}"))
-        if text.startswith("~"):
-            return self.query_room(text)
-        if text.startswith("@"):
-            return self._person(text)
-        if _ID.fullmatch(text):
-            if text in self.directory.rooms_by_id:
-                return self.directory.rooms_by_id[text]
-            return self._by_id(text)
-        raise ValueError(
-            f"{text!r} is not a Mattermost identifier: use @username, ~channel, "
-            "~team/channel, ~channel/@username or an id."
-        )
-
-    def _person(self, text: str) -> MattermostPerson:
-        known = self.directory.cached_user(text)
-        if known is not None:
-            return known
-        if self.runtime.in_loop() or self.connection is None:
-            # The loop cannot wait for itself: the id is looked up when it is needed.
-            return MattermostPerson(username=text.lstrip("@"))
-        return self.runtime.run_sync(
-            self.directory.person_by_name(text, missing_ok=False), timeout=30
-        )
-
-    def _by_id(self, text: str) -> Identifier:
-        known = self.directory.cached_user(text)
-        if known is not None:
-            return known
-        if self.runtime.in_loop() or self.connection is None:
-            return MattermostPerson(userid=text)
-
-        async def look_up() -> Identifier:
-            try:
-                return await self.directory.person(text)
-            except Exception:
-                room = await self.directory.room_of(text)
-                if room is None:
-                    raise ValueError(f"{text} is neither a user nor a channel.") from None
-                return room
-
-        return self.runtime.run_sync(look_up(), timeout=30)
-
-    def query_room(self, room: str) -> MattermostRoom:
-        text = str(room).strip().lstrip("~")
-        if _ID.fullmatch(text) and text in self.directory.rooms_by_id:
-            return self.directory.rooms_by_id[text]
-        team, _, name = text.rpartition("/")
-        if not name:
-            raise ValueError(f"{room!r} is not a channel name (~channel or ~team/channel).")
-        return self.directory.room(name.lower(), team or self.team_name)
-
-    def rooms(self) -> list[Room]:
-        return [r for r in self.directory.rooms_by_id.values() if r.member]
-
-    def known_channel(self, channelid: str) -> MattermostRoom | None:
-        return self.directory.rooms_by_id.get(channelid)
-
-    def team_name_of(self, team_id: str | None) -> str | None:
-        return self.directory.team_name_of(team_id)
-
-    # Used by the event translator (on the loop).
-    async def person(self, userid: str) -> MattermostPerson:
-        return await self.directory.person(userid)
-
-    async def person_by_name(self, name: str) -> MattermostPerson | None:
-        return await self.directory.person_by_name(name)
-
-    async def room_of(self, channelid: str, refresh: bool = False) -> MattermostRoom | None:
-        return await self.directory.room_of(channelid, refresh)
-
-    async def post_of(self, post_id: str) -> dict[str, Any] | None:
-        conn = self.connection
-        if conn is None or not post_id:
-            return None
-        try:
-            return await conn.call("get post", conn.driver.posts.get_post, post_id)
-        except MattermostError:
-            return None
-
-    def remember_direct_channel(self, person: MattermostPerson, channel_id: Any) -> None:
-        if person.userid and channel_id:
-            self.directory.direct[person.userid] = str(channel_id)
-
-    def post_url(self, post: dict[str, Any]) -> str:
-        o = self._options
-        default = (o["scheme"] == "https" and o["port"] == 443) or o["port"] == 80
-        port = "" if default else f":{o['port']}"
-        return f"{o['scheme']}://{o['url']}{port}/{self.team_name}/pl/{post.get('id')}"
-
-    def bot_occupant(self, room: MattermostRoom) -> MattermostRoomOccupant:
-        return MattermostRoomOccupant(room, self.bot_identifier)
-
-    def is_from_self(self, msg: Message) -> bool:
-        frm = msg.frm
-        return (
-            isinstance(frm, MattermostPerson) and bool(self.userid) and (frm.userid == self.userid)
-        )
-
-    # -- replies ------------------------------------------------------------------------
-    def build_reply(
-        self, msg: Message, text: str | None = None, private: bool = False, threaded: bool = False
-    ) -> Message:
-        reply = self.build_message(text or "")
-        frm = msg.frm
-        if msg.is_group and isinstance(frm, MattermostRoomOccupant) and not private:
-            reply.to = frm.room
-            reply.frm = self.bot_occupant(frm.room)
-        else:
-            reply.to = (
-                MattermostPerson(frm.userid, frm.username)
-                if isinstance(frm, MattermostRoomOccupant)
-                else frm
-            )
-            reply.frm = self.bot_identifier
-        # A message in a thread is answered in that thread, threaded or not.
-        if threaded or msg.extras.get("root_id"):
-            reply.parent = msg
-        return reply
-
-    def prefix_groupchat_reply(self, message: Message, identifier: Identifier) -> None:
-        super().prefix_groupchat_reply(message, identifier)
-        message.body = f"@{getattr(identifier, 'nick', identifier)} {message.body}"
 
     def change_presence(self, status: str = "online", message: str = "") -> None:
         """online, away, dnd or offline (Mattermost has no status message in this API)."""

@@ -145,6 +145,7 @@ class EventTranslator:
             "channel": channelid,
             "team": event.get("team"),
             "files": event.get("files") or [],
+            "attachments": event.get("attachments"),
             "slack_event": event,
         }
         parent = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import io
 import logging
 import threading
 import weakref
@@ -44,6 +45,7 @@ from errbot.backends.telegram_client import (
     TelegramClient,
 )
 from errbot.backends.telegram_events import EventTranslator
+from errbot.backends.telegram_files import is_url, split_source, upload_call
 from errbot.backends.telegram_identifiers import (
     TelegramMUCOccupant,
     TelegramPerson,
@@ -205,10 +207,10 @@ class TelegramBackend(ErrBot):
         return room
 
     def forget_room(self, room: TelegramRoom) -> None:
-        self._rooms.pop(room.id, None)
+        self._rooms.pop(room.number, None)
 
     def remember_person(self, person: TelegramPerson) -> TelegramPerson:
-        self._people[person.id] = person
+        self._people[person.number] = person
         return person
 
     def build_identifier(self, txtrep: Any) -> Identifier:
@@ -230,11 +232,11 @@ class TelegramBackend(ErrBot):
 
     def bot_occupant(self, room: TelegramRoom) -> TelegramMUCOccupant:
         me = self.bot_identifier
-        return TelegramMUCOccupant(me.id, room, me.first_name, me.last_name, me.username)
+        return TelegramMUCOccupant(me.number, room, me.first_name, me.last_name, me.username)
 
     def is_from_self(self, msg: Message) -> bool:
         frm = msg.frm
-        return isinstance(frm, TelegramPerson) and frm.id == self.bot_identifier.id
+        return isinstance(frm, TelegramPerson) and frm.number == self.bot_identifier.number
 
     def change_presence(self, status: str = "online", message: str = "") -> None:
         log.debug("Telegram bots have no presence; change_presence(%s) ignored.", status)
@@ -252,7 +254,7 @@ class TelegramBackend(ErrBot):
             extras["message_thread_id"] = msg.extras.get("message_thread_id")
         else:
             to = (
-                TelegramPerson(frm.id, frm.first_name, frm.last_name, frm.username)
+                TelegramPerson(frm.number, frm.first_name, frm.last_name, frm.username)
                 if (isinstance(frm, TelegramPerson))
                 else frm
             )
@@ -266,8 +268,8 @@ class TelegramBackend(ErrBot):
         super().prefix_groupchat_reply(message, identifier)
         if isinstance(identifier, TelegramPerson) and not identifier.username:
             # No username to @mention: a link to the user is Telegram's mention by name.
-            name = identifier.fullname or str(identifier.id)
-            message.body = f"[{name}](tg://user?id={identifier.id}): {message.body}"
+            name = identifier.fullname or str(identifier.number)
+            message.body = f"[{name}](tg://user?id={identifier.number}): {message.body}"
         else:
             message.body = f"@{getattr(identifier, 'nick', identifier)}: {message.body}"
 
@@ -275,7 +277,7 @@ class TelegramBackend(ErrBot):
     @staticmethod
     def _chat_id(to: Any) -> int:
         if isinstance(to, TelegramRoom | TelegramPerson):
-            return to.id
+            return to.number
         return parse_id(str(to))
 
     def _placement(self, msg: Message, chat_id: int) -> dict[str, Any]:
@@ -329,15 +331,25 @@ class TelegramBackend(ErrBot):
         size: int | None = None,
         stream_type: str | None = None,
     ) -> Stream:
-        """Send a file as a document (sendDocument); the returned Stream tells how it went."""
-        stream = Stream(user, fsource, name, size, stream_type)
+        """Send a file: a document, or the kind of message ``stream_type`` names ("photo",
+        "audio", "video", "voice", "sticker", "location"; see telegram_files). The returned
+        Stream ends as "success" or "error"."""
+        content, options = split_source(fsource)
+        by_url = is_url(content) or content is None
+        stream = Stream(user, io.BytesIO() if by_url else content, name, size, stream_type)
         chat_id = self._chat_id(user)
-        filename = name or getattr(fsource, "name", None) or "file"
+        filename = str(name or getattr(content, "name", None) or "file").split("/")[-1]
+        try:
+            send = upload_call(stream_type, content, filename, options)
+        except ValueError as exc:
+            log.error("Cannot send %s to %s: %s", filename, user, exc)
+            stream.error(str(exc))
+            return stream
 
         async def call(bot: Any, chat: int) -> Any:
             if stream.status == "pending":
                 stream.accept()
-            return await bot.send_document(chat, fsource, filename=str(filename).split("/")[-1])
+            return await send(bot, chat)
 
         def done(_: Any) -> None:
             stream.success()
@@ -375,13 +387,13 @@ class TelegramBackend(ErrBot):
             raise RoomError(f"Telegram refused {operation} on the chat {room}: {exc}") from None
 
     async def _room_leave(self, room: TelegramRoom) -> None:
-        await self.client.call(lambda bot: bot.leave_chat(room.id))
+        await self.client.call(lambda bot: bot.leave_chat(room.number))
         self.forget_room(room)
         self.callback_room_left(room, self.bot_occupant(room))
 
     async def _room_exists(self, room: TelegramRoom) -> bool:
         try:
-            await self.client.call(lambda bot: bot.get_chat(room.id))
+            await self.client.call(lambda bot: bot.get_chat(room.number))
         except TelegramError:
             return False
         return True
@@ -389,7 +401,7 @@ class TelegramBackend(ErrBot):
     async def _room_joined(self, room: TelegramRoom) -> bool:
         try:
             member = await self.client.call(
-                lambda bot: bot.get_chat_member(room.id, self.bot_identifier.id)
+                lambda bot: bot.get_chat_member(room.number, self.bot_identifier.number)
             )
         except TelegramError:
             return False
@@ -398,17 +410,17 @@ class TelegramBackend(ErrBot):
         )
 
     async def _room_topic(self, room: TelegramRoom) -> str | None:
-        chat = await self.client.call(lambda bot: bot.get_chat(room.id))
+        chat = await self.client.call(lambda bot: bot.get_chat(room.number))
         room._title = chat.title or room.title
         return chat.description or chat.title
 
     async def _room_set_topic(self, room: TelegramRoom, topic: str) -> None:
-        await self.client.call(lambda bot: bot.set_chat_description(room.id, topic))
+        await self.client.call(lambda bot: bot.set_chat_description(room.number, topic))
         self.callback_room_topic(room)
 
     async def _room_occupants(self, room: TelegramRoom) -> list[RoomOccupant]:
-        admins = await self.client.call(lambda bot: bot.get_chat_administrators(room.id))
+        admins = await self.client.call(lambda bot: bot.get_chat_administrators(room.number))
         return [TelegramMUCOccupant.from_user_in(member.user, room) for member in admins]
 
     async def _room_member_count(self, room: TelegramRoom) -> int:
-        return int(await self.client.call(lambda bot: bot.get_chat_member_count(room.id)))
+        return int(await self.client.call(lambda bot: bot.get_chat_member_count(room.number)))

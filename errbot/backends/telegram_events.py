@@ -96,7 +96,7 @@ class EventTranslator:
         if user is None:
             log.debug("Ignoring a Telegram message without a sender (a channel post).")
             return
-        if user.id == self.bot.bot_identifier.id:
+        if user.id == self.bot.bot_identifier.number:
             return
         frm, to = self._sender(message.chat, user)
         if message.new_chat_members or message.left_chat_member:
@@ -147,13 +147,13 @@ class EventTranslator:
     def _members_changed(self, message: Any, room: Any) -> None:
         inviter = TelegramMUCOccupant.from_user_in(message.from_user, room)
         for user in message.new_chat_members or ():
-            if user.id != self.bot.bot_identifier.id:  # the bot: see on_membership
+            if user.id != self.bot.bot_identifier.number:  # the bot: see on_membership
                 joined = TelegramMUCOccupant.from_user_in(user, room)
-                by = inviter if user.id != inviter.id else None
+                by = inviter if user.id != inviter.number else None
                 self.bot.callback_room_joined(room, joined, by)
         left = message.left_chat_member
-        if left is not None and left.id != self.bot.bot_identifier.id:
-            by = inviter if left.id != inviter.id else None
+        if left is not None and left.id != self.bot.bot_identifier.number:
+            by = inviter if left.id != inviter.number else None
             self.bot.callback_room_left(room, TelegramMUCOccupant.from_user_in(left, room), by)
 
     async def _receive_file(self, message: Any, frm: Any) -> None:

@@ -56,7 +56,13 @@ class TelegramIdentifier(Identifier):
         self._id = int(id)
 
     @property
-    def id(self) -> int:
+    def id(self) -> str:
+        """The id as text ("123456789", "-1001234567890"), as Errbot 6.2.1 gives it, so
+        plugins comparing it with strings keep working; `number` is the int."""
+        return str(self._id)
+
+    @property
+    def number(self) -> int:
         return self._id
 
     def __str__(self) -> str:
@@ -220,12 +226,12 @@ class TelegramMUCOccupant(TelegramPerson, RoomOccupant):
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, TelegramMUCOccupant)
-            and other.id == self.id
+            and other.number == self.number
             and other.room == self.room
         )
 
     def __hash__(self) -> int:
-        return hash(("occupant", self.id, self._room.id))
+        return hash(("occupant", self.number, self._room.number))
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return TelegramMUCOccupant, (self.id, TelegramRoom(self._room.id))
+        return TelegramMUCOccupant, (self.number, TelegramRoom(self._room.number))

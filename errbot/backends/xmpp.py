@@ -34,6 +34,7 @@ from errbot.backends.xmpp_client import (
     NO_MECHANISM,
     TIMED_OUT,
     UNREACHABLE,
+    NickTakenError,
     XMPPConnection,
     make_ssl_context,
     tls_minimum_version,
@@ -80,6 +81,8 @@ class XMPPBackend(ErrBot):
     request_timeout = 15.0
     # Messages kept while disconnected; beyond this, sends are refused (and logged).
     send_queue_limit = 1000
+    # Other room nicknames tried (nick_, nick__...) when the wanted one is taken.
+    nick_variants = 3
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -444,8 +447,17 @@ class XMPPBackend(ErrBot):
                 return
             if status == "offline":
                 conn.send_presence(ptype="unavailable", pstatus=message or None)
-            else:
-                conn.send_presence(pshow=show or None, pstatus=message or None)
+                return  # not to the rooms: "unavailable" there means leaving them
+            conn.send_presence(pshow=show or None, pstatus=message or None)
+            # A room only sees the presence sent to it (XEP-0045 7.7): tell each joined room,
+            # or its occupants would keep seeing the bot as it was when it joined.
+            for room in self._rooms.values():
+                if room.joined_nick:
+                    conn.send_presence(
+                        pto=f"{room.jid}/{room.joined_nick}",
+                        pshow=show or None,
+                        pstatus=message or None,
+                    )
 
         self.runtime.call_soon(send)
 
@@ -485,7 +497,7 @@ class XMPPBackend(ErrBot):
     async def _join(self, conn: XMPPConnection, room: XMPPRoom, invited_by: Any = None) -> None:
         nick = room.nick or str(getattr(self.bot_config, "CHATROOM_FN", "Errbot"))
         try:
-            joined_nick, subject = await conn.join_room(room.jid, nick, room.password)
+            joined_nick, subject = await self._join_as(conn, room, nick)
         except RoomError as exc:
             room.wanted = False
             log.error("%s", exc)
@@ -494,6 +506,18 @@ class XMPPBackend(ErrBot):
         self._muc_domains.add(room.domain)  # JIDs on this domain are rooms from now on
         log.info("Joined the room %s as %s.", room, joined_nick)
         self.callback_room_joined(room, self.bot_occupant(room), invited_by)
+
+    async def _join_as(self, conn: XMPPConnection, room: XMPPRoom, nick: str) -> tuple[str, str]:
+        """Join as ``nick``, or, when someone else holds it, as ``nick_``, ``nick__``... (the
+        way IRC bots do), so a taken nickname does not keep the bot out of the room."""
+        for extra in range(self.nick_variants + 1):
+            try:
+                return await conn.join_room(room.jid, nick + "_" * extra, room.password)
+            except NickTakenError as exc:
+                if extra == self.nick_variants:
+                    raise
+                log.warning("%s Trying %s.", exc, nick + "_" * (extra + 1))
+        raise AssertionError("unreachable")
 
     async def _rejoin_rooms(self, conn: XMPPConnection) -> None:
         wanted = [room for room in self._rooms.values() if room.wanted and not room.joined]

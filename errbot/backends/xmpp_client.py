@@ -146,7 +146,10 @@ class XMPPConnection(slixmpp.ClientXMPP):
         self.failure_detail = str(stanza["condition"] or "not-authorized")
 
     def _on_failed_all_auth(self, _: Any) -> None:
-        self._settle(AUTH_FAILED, self.failure_detail)
+        # slixmpp reports "no mechanism acceptable" (no_auth) right after this event; let
+        # that more precise outcome win, or a bad XMPP_FEATURE_MECHANISMS would be logged
+        # as a wrong password.
+        asyncio.get_running_loop().call_soon(self._settle, AUTH_FAILED, self.failure_detail)
 
     def _on_no_auth(self, _: Any) -> None:
         self._settle(NO_MECHANISM)
@@ -247,12 +250,12 @@ class XMPPConnection(slixmpp.ClientXMPP):
             joining.cancel()
             error = refused.result()["error"]
             self._forget_room(room_jid)
-            raise RoomError(_join_error(room, nick, password, error["condition"], error["text"]))
+            raise _join_failure(room, nick, password, error["condition"], error["text"])
         try:
             presence, subject, _, _ = joining.result()
         except PresenceError as exc:
             self._forget_room(room_jid)
-            raise RoomError(_join_error(room, nick, password, exc.condition, exc.text)) from None
+            raise _join_failure(room, nick, password, exc.condition, exc.text) from None
         except TimeoutError:
             self._forget_room(room_jid)
             raise RoomError(f"The room {room} did not answer the join request.") from None
@@ -328,6 +331,17 @@ class XMPPConnection(slixmpp.ClientXMPP):
             if any(i[0] == "conference" for i in info["disco_info"]["identities"]):
                 found.add(str(jid))
         return found
+
+
+class NickTakenError(RoomError):
+    """Someone else uses the nickname in the room (the bot may try another one)."""
+
+
+def _join_failure(
+    room: str, nick: str, password: str | None, condition: str, text: str
+) -> RoomError:
+    kind = NickTakenError if condition == "conflict" else RoomError
+    return kind(_join_error(room, nick, password, condition, text))
 
 
 def _join_error(room: str, nick: str, password: str | None, condition: str, text: str) -> str:

@@ -171,5 +171,10 @@ class EventTranslator:
         inviter = invite["from"]
         password = stanza["muc"]["password"] or None
         log.info("Invited to the room %s by %s.", room_jid, inviter)
-        by = XMPPPerson(inviter.user, inviter.domain, inviter.resource or None) if inviter else None
+        by: XMPPPerson | None = None
+        if inviter and inviter.bare == room_jid and inviter.resource:
+            # An anonymous room (Prosody's default) names the inviter by room nickname.
+            by = self.bot.occupant(self.bot.query_room(room_jid), inviter.resource)
+        elif inviter:
+            by = XMPPPerson(inviter.user, inviter.domain, inviter.resource or None)
         self.bot.accept_invitation(room_jid, password, by)

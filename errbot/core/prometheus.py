@@ -44,7 +44,7 @@ class BotCollector(Collector):
         errors = CounterMetricFamily(
             "errbot_plugin_errors",
             "Exceptions raised by plugin code and caught by the bot, by plugin and where "
-            "(command, callback, poller, webhook, stream).",
+            "(command, callback, poller, cron, webhook, stream).",
             labels=["plugin", "where"],
         )
         for (plugin, where), count in sorted(metrics.plugin_errors.copy().items()):

@@ -85,13 +85,30 @@ class ChatRoom(BotPlugin):
                 log.exception("Joining the room %s failed", name)
 
     # -- commands --------------------------------------------------------------------
+    def _find(self, name: str, failure: str) -> tuple[Any, str | None]:
+        """The room called ``name``, or None and the reply saying why there is none.
+
+        Some backends refuse in `query_room` itself (a Discord channel the bot cannot see, a
+        malformed name): that is one clear reply too, like any other room error.
+        """
+        found: list[Any] = []
+        failed = _attempt(lambda: found.append(self.query_room(name)), failure)
+        if failed:
+            return None, failed
+        if found[0] is None:
+            return None, f"{failure}: this chat network has no rooms."
+        return found[0], None
+
     @botcmd(split_args_with=ShlexArgParser())
     def room_create(self, _: Message, args: list[str]) -> str:
         """Create a room: !room create <room>"""
         if not args:
             return "Please tell me which chatroom to create."
         name = args[0]
-        failed = _attempt(self.query_room(name).create, f"Cannot create the room {name}")
+        failure = f"Cannot create the room {name}"
+        room, failed = self._find(name, failure)
+        if room is not None:
+            failed = _attempt(room.create, failure)
         return failed or f"Created the room {name}."
 
     @botcmd(split_args_with=ShlexArgParser())
@@ -101,11 +118,13 @@ class ChatRoom(BotPlugin):
             return "Please tell me which chatroom to join."
         name = args[0]
         password = args[1] if len(args) > 1 else None
-        room = self.query_room(name)
-        failed = _attempt(
-            lambda: room.join(username=self.bot_config.CHATROOM_FN, password=password),
-            f"Cannot join the room {name}",
-        )
+        failure = f"Cannot join the room {name}"
+        room, failed = self._find(name, failure)
+        if room is not None:
+            failed = _attempt(
+                lambda: room.join(username=self.bot_config.CHATROOM_FN, password=password),
+                failure,
+            )
         return failed or f"Joined the room {name}."
 
     @botcmd(split_args_with=ShlexArgParser())
@@ -114,7 +133,9 @@ class ChatRoom(BotPlugin):
         if not args:
             return "Please tell me which chatroom to leave."
         name = args[0]
-        room = self.query_room(name)
+        room, failed = self._find(name, f"Cannot leave the room {name}")
+        if failed:
+            return failed
         if _state(room, "joined") is False:
             return f"I'm not in the room {name}."
         failed = _attempt(room.leave, f"Cannot leave the room {name}")
@@ -126,7 +147,9 @@ class ChatRoom(BotPlugin):
         if not args:
             return "Please tell me which chatroom to destroy."
         name = args[0]
-        room = self.query_room(name)
+        room, failed = self._find(name, f"Cannot destroy the room {name}")
+        if failed:
+            return failed
         if _state(room, "exists") is False:
             return f"Cannot destroy the room {name}: {NOT_FOUND}."
         failed = _attempt(room.destroy, f"Cannot destroy the room {name}")
@@ -139,7 +162,9 @@ class ChatRoom(BotPlugin):
             return "Please tell me which person(s) to invite into which room."
         name, people = args[0], args[1:]
         failure = f"Cannot invite {', '.join(people)} into the room {name}"
-        room = self.query_room(name)
+        room, failed = self._find(name, failure)
+        if failed:
+            return failed
         if _state(room, "exists") is False:
             return f"{failure}: {NOT_FOUND}."
         failed = _attempt(
@@ -166,7 +191,9 @@ class ChatRoom(BotPlugin):
 
     def _occupants(self, name: str) -> str:
         failure = f"Cannot list occupants in {name}"
-        room = self.query_room(name)
+        room, failed = self._find(name, failure)
+        if failed:
+            return failed
         if _state(room, "exists") is False:
             return f"{failure}: {NOT_FOUND}."
         found: list[str] = []
@@ -179,7 +206,10 @@ class ChatRoom(BotPlugin):
         if not args:
             return "Please tell me which chatroom you want to know the topic of."
         name = args[0]
-        room = self.query_room(name)
+        verb = "get" if len(args) == 1 else "set"
+        room, failed = self._find(name, f"Cannot {verb} the topic for {name}")
+        if failed:
+            return failed
         if len(args) == 1:
             failure = f"Cannot get the topic for {name}"
             if _state(room, "exists") is False:

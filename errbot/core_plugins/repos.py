@@ -13,6 +13,7 @@ from typing import Any
 
 from errbot import botcmd
 from errbot.backends.base import Message
+from errbot.plugin_info import PluginDescriptorError, PluginInfo, find_descriptors
 from errbot.plugin_manager import PluginActivationException
 from errbot.repos import RepoException
 from errbot.repos.pip_plugins import pip_plugins
@@ -27,6 +28,28 @@ def _cell(text: str) -> str:
 
 def _under(path: str, root: str) -> bool:
     return Path(root).resolve() in Path(path).resolve().parents
+
+
+def _holds_plugins(path: str) -> bool:
+    return any(True for suffix in (".plug", ".flow") for _ in find_descriptors([path], suffix))
+
+
+def _shadowed(manager: Any, path: str) -> list[str]:
+    """Errors for the plugins under ``path`` that did not load because a plugin of the same
+    name is already loaded from elsewhere (the manager only logs a warning for those): an
+    install reporting success while its plugin never runs would mislead the admin."""
+    errors = []
+    for descriptor in find_descriptors([path], ".plug"):
+        try:
+            info = PluginInfo.load(descriptor)
+        except PluginDescriptorError:
+            continue  # already reported by the manager as a load error
+        known = manager.plugin_infos.get(info.name)
+        if known is not None and known.location is not None and not _under(
+                str(known.location), path):
+            errors.append(f"{descriptor}: a plugin named {info.name} is already loaded from "
+                          f"{known.location}")
+    return errors
 
 
 class RepoCommands:
@@ -110,6 +133,13 @@ class RepoCommands:
             return
         if repo_manager.last_install_note:
             yield repo_manager.last_install_note
+        if not _holds_plugins(path):
+            # A wrong URL (a library, a fork of something else) would otherwise "install
+            # correctly" and bring nothing: say so and take it away.
+            self._remove_repo(path)
+            yield (f"Error installing the repo: {source} holds no plugin (no .plug or .flow "
+                   "file in it); nothing was installed.")
+            return
         errors = self._load_repo(path)
         if errors:
             yield f"Some plugins are generating errors:\n{errors}."
@@ -125,11 +155,13 @@ class RepoCommands:
 
     def _load_repo(self, path: str) -> str:
         """Load the plugins under ``path``; the load errors of that folder ("" if none)."""
-        errors = self._bot.plugin_manager.update_plugin_places([path])
+        manager = self._bot.plugin_manager
+        errors = manager.update_plugin_places([path])
         # Plugins elsewhere that already failed at start-up are retried and fail again: they
         # say nothing about this repository.
-        return "\n".join(f"{where}: {error}" for where, error in errors.items()
-                         if _under(where, path))
+        found = [f"{where}: {error}" for where, error in errors.items() if _under(where, path)]
+        found += _shadowed(manager, path)
+        return "\n".join(found)
 
     def _remove_repo(self, path: str) -> None:
         self._bot.plugin_manager.remove_plugins_from_path(path)

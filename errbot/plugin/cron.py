@@ -218,9 +218,26 @@ class CronScheduler:
 
     def __init__(self, plugin: BotPluginBase, now: Callable[[], datetime] | None = None) -> None:
         self._plugin = plugin
-        self.now: Callable[[], datetime] = now or utc_now
+        self._now = now
         self.jobs: dict[tuple[Any, ...], CronJob] = {}
         self._lock = threading.RLock()
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """The clock (aware datetimes): this scheduler's own if one was set, else the bot's
+        ``cron_clock`` attribute, else the real UTC clock.
+
+        The bot-wide hook exists because plugins start their jobs in ``activate()``, before a
+        test could reach the plugin: a test sets ``bot.cron_clock`` before the bot starts to
+        check what happens across a restart.
+        """
+        if self._now is not None:
+            return self._now
+        return getattr(getattr(self._plugin, "_bot", None), "cron_clock", None) or utc_now
+
+    @now.setter
+    def now(self, clock: Callable[[], datetime] | None) -> None:
+        self._now = clock
 
     # -- public -------------------------------------------------------------------
     def start(
@@ -334,6 +351,7 @@ class CronScheduler:
             job.method(*job.args, **job.kwargs)
         except Exception:
             self._plugin.log.exception("A cron job crashed")
+            self._count_crash()
 
     async def _call_async(self, job: CronJob, scheduled: datetime) -> None:
         if job.stopped:
@@ -343,6 +361,12 @@ class CronScheduler:
             await job.method(*job.args, **job.kwargs)
         except Exception:
             self._plugin.log.exception("A cron job crashed")
+            self._count_crash()
+
+    def _count_crash(self) -> None:
+        metrics = getattr(self._plugin._bot, "metrics", None)
+        if metrics is not None:
+            metrics.plugin_error(self._plugin, "cron")
 
     def _last_run(self, job: CronJob) -> datetime | None:
         if not self._plugin.is_open_storage():

@@ -67,6 +67,10 @@ class PollerSet:
     ) -> None:
         # As with Errbot's threading.Timer, a zero (or negative) interval means "right away".
         interval = max(0.0, float(interval))
+        if times is not None and times <= 0:
+            # As in Errbot: zero remaining calls means nothing is ever scheduled.
+            self._plugin.log.debug("Poller %r started with times=%s: never called.", method, times)
+            return
         key = _poller_key(method, args, kwargs)
         if key in self._registry:
             self._plugin.log.warning("Poller %r is already running; not started twice.", method)

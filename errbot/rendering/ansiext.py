@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from ._extension import RenderingExtension
+from ._extension import RenderingExtension, _FencedCode, _Unescape
 from ._serializer import render
 from .formats import (
     ANSI_CHRS,
@@ -31,6 +31,8 @@ from .formats import (
 __all__ = [
     "ANSI_CHRS",
     "IMTEXT_CHRS",
+    "AnsiPostprocessor",
+    "AnsiPreprocessor",
     "IRC_CHRS",
     "NSC",
     "TEXT_CHRS",
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 AnsiExtension = RenderingExtension
+# The processors the extension installs, under Errbot's names: plugin test suites patch them.
+AnsiPreprocessor = _FencedCode
+AnsiPostprocessor = _Unescape
 
 
 def translate(

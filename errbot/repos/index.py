@@ -74,8 +74,9 @@ def fetch_source(source: str) -> dict[str, Any]:
     return data
 
 
-def fetch_index(sources: Iterable[str]) -> dict[str, Any]:
-    """The merged index of ``sources`` with its ``last_update`` time.
+def fetch_index(sources: Iterable[str], now: float | None = None) -> dict[str, Any]:
+    """The merged index of ``sources`` with its ``last_update`` time (``now``, default the
+    current time).
 
     Sources are read last to first so the earlier ones win on a shared key. Any failure
     raises before anything is returned: the caller keeps its stored index.
@@ -83,7 +84,7 @@ def fetch_index(sources: Iterable[str]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for source in reversed(list(sources)):
         merged.update(fetch_source(source))
-    merged[LAST_UPDATE] = time.time()
+    merged[LAST_UPDATE] = now if now is not None else time.time()
     return merged
 
 

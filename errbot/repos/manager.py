@@ -20,7 +20,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,11 @@ class RepoManager(StoreMixin):
 
     def __init__(
         self, storage_plugin: Any, plugin_dir: str | os.PathLike[str] | None = None,
-        bot_config: Any = None,
+        bot_config: Any = None, clock: Callable[[], float] = time.time,
     ) -> None:
         self.storage_plugin = storage_plugin
+        # The index's age is measured with this: tests move it instead of waiting an hour.
+        self.clock = clock
         self.plugin_dir = Path(plugin_dir) if plugin_dir is not None else None
         self.bot_config = bot_config
         # While a backup script runs, a failed install is logged and the restore goes on.
@@ -128,13 +131,13 @@ class RepoManager(StoreMixin):
     # -- the index ------------------------------------------------------------------------------
     def index_update(self) -> None:
         """Fetch and store the index; RepoIndexError (stored index unchanged) on any failure."""
-        merged = index.fetch_index(self.plugin_indexes)
+        merged = index.fetch_index(self.plugin_indexes, now=self.clock())
         self[REPO_INDEX] = merged
         log.info("Plugin index updated: %d repositories.", len(merged) - 1)
 
     def check_for_index_update(self) -> str | None:
         """Refresh the index when older than an hour; the reason if that failed."""
-        if not index.is_stale(self.get(REPO_INDEX)):
+        if not index.is_stale(self.get(REPO_INDEX), now=self.clock()):
             return None
         try:
             self.index_update()

@@ -55,6 +55,20 @@ def human_name_for_git_url(url: str) -> str:
 
 
 def tarball_name(url: str) -> str:
-    """The archive's file name without ``.tar.gz``: ``.../err-foo.tar.gz`` installs as err-foo."""
-    base = _path_of(url).rstrip("/").rsplit("/", 1)[-1]
+    """The folder an archive installs as.
+
+    ``.../err-foo.tar.gz`` installs as err-foo. A forge's archive of a branch or tag
+    (GitHub and Gitea ``/owner/repo/archive/refs/heads/main.tar.gz``, GitLab
+    ``/owner/repo/-/archive/main/repo-main.tar.gz``) installs as "owner/repo", like a clone of
+    the same repository: its file name ("main", "v1.0") says nothing about the plugin, and two
+    repositories' "main" archives would land in the same folder.
+    """
+    parts = [p for p in _path_of(url).split("/") if p]
+    if "archive" in parts:
+        before = parts[: parts.index("archive")]
+        if before and before[-1] == "-":  # GitLab's "/-/" separator
+            before.pop()
+        if len(before) >= 2:
+            return check_name("/".join(before[-2:]))
+    base = parts[-1] if parts else ""
     return check_name(base[: -len(".tar.gz")])

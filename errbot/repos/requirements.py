@@ -19,6 +19,14 @@ from errbot.repos.errors import RepoException
 REQUIREMENTS = "requirements.txt"
 PIP_TIMEOUT = 600  # seconds; a build from source can be slow, a hung pip must not be eternal
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# The distribution this bot is; a requirement naming it is never handed to pip.
+FRAMEWORK = frozenset({"errbot"})
+
+
+def _own_version() -> str:
+    from errbot.version import VERSION
+
+    return VERSION
 
 
 def requirement_lines(path: Path) -> list[str]:
@@ -62,12 +70,38 @@ def pip_command(path: Path) -> list[str]:
     return command
 
 
-def pip_install(path: Path, shown: Path | None = None) -> None:
-    """Install the requirements; RepoException with pip's last lines when it fails."""
+def _names_the_framework(line: str) -> bool:
+    match = _NAME.match(line.split("#", 1)[0].strip())
+    return match is not None and re.sub(r"[-_.]+", "-", match.group(0)).lower() in FRAMEWORK
+
+
+def _without_framework(path: Path) -> tuple[Path, list[str]]:
+    """``path``, or a copy next to it without the lines requiring errbot; the lines dropped.
+
+    Many plugins list ``errbot`` (often pinned, ``errbot==6.1.7``) in their requirements.
+    pip would then replace the framework the bot runs on with another version, or with
+    Errbot itself. The copy sits in the same folder so relative ``-r``/``-c`` lines still work.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    dropped = [line.split("#", 1)[0].strip() for line in lines if _names_the_framework(line)]
+    if not dropped:
+        return path, []
+    copy = path.with_name(f".{path.name}.without-errbot")
+    copy.write_text("\n".join(ln for ln in lines if not _names_the_framework(ln)) + "\n",
+                    encoding="utf-8")
+    return copy, dropped
+
+
+def pip_install(path: Path, shown: Path | None = None) -> list[str]:
+    """Install the requirements; RepoException with pip's last lines when it fails.
+
+    Returns the requirement lines left out because they name errbot itself.
+    """
     shown = shown or path
+    used, dropped = _without_framework(path)
     try:
         result = subprocess.run(  # noqa: S603
-            pip_command(path),
+            pip_command(used),
             capture_output=True,
             text=True,
             timeout=PIP_TIMEOUT,
@@ -75,9 +109,13 @@ def pip_install(path: Path, shown: Path | None = None) -> None:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RepoException(f"Could not install the dependencies of {shown}: {exc}") from exc
+    finally:
+        if used != path:
+            used.unlink(missing_ok=True)
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
         raise RepoException(f"Could not install the dependencies of {shown}:\n{tail}")
+    return dropped
 
 
 def requirement_files(repo_dir: Path) -> list[Path]:
@@ -105,8 +143,13 @@ def satisfy(repo_dir: Path, autoinstall: bool, shown_as: Path | None = None) -> 
     for path in requirement_files(repo_dir):
         shown = (shown_as / path.relative_to(repo_dir)) if shown_as is not None else path
         if autoinstall:
-            pip_install(path, shown)
+            dropped = pip_install(path, shown)
             notes.append(f"Dependencies of {shown} installed.")
+            if dropped:
+                notes.append(
+                    f"Left out {', '.join(dropped)}: this bot runs errbot {_own_version()}, "
+                    "which pip must not replace."
+                )
             continue
         absent = missing(path)
         if absent:

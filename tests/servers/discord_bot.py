@@ -15,7 +15,8 @@ import pytest
 from errbot.bootstrap import setup_bot
 from errbot.settings import config_from_dict
 
-from .fake_discord import ALICE_ID, TOKEN, FakeDiscord
+from .discord_payloads import ALICE_ID, TOKEN
+from .fake_discord import FakeDiscord
 
 
 class RunningBot:

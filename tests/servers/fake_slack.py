@@ -12,6 +12,8 @@ slack-sdk / slack-bolt talk to it over real HTTP and a real websocket:
   (``{"envelope_id": ...}``) are collected in `acks`. `drop` closes every websocket.
 * ``POST /upload/<file id>``: the upload URL of files.getUploadURLExternal; bytes in `uploads`.
 * `rate_limit(method, times, retry_after)`: the next calls answer HTTP 429 with Retry-After.
+* `go_down` / `come_back`: stop listening (new connections are refused, as when Slack or the
+  network is down; open websockets stay) and listen again on the same port.
 
 Payload shapes follow Slack's API reference (docs.slack.dev/reference).
 """
@@ -59,6 +61,7 @@ class FakeSlack:
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self.port = 0
         self.add_user(BOT_USER, "errbot", "Errbot")
         self.add_user("UALICE", "alice", "Alice Liddell")
@@ -125,9 +128,27 @@ class FakeSlack:
         app.router.add_post("/upload/{file}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await self._listen()
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
+        self._site = site
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def go_down(self) -> None:
+        """Stop accepting connections: the Web API becomes unreachable."""
+
+        async def stop() -> None:
+            if self._site is not None:
+                await self._site.stop()
+                self._site = None
+
+        self._run(stop())
+
+    def come_back(self) -> None:
+        self._run(self._listen())
 
     def stop(self) -> None:
         if self._thread is None:
@@ -345,6 +366,9 @@ class FakeSlack:
         return {"ok": True, "channel": {"id": "D" + args.get("users", "").lstrip("U")}}
 
     def api_reactions_add(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    def api_reactions_remove(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
     def api_users_setPresence(self, _: dict[str, Any]) -> dict[str, Any]:  # noqa: N802

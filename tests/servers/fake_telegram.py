@@ -313,6 +313,16 @@ class FakeTelegram:
         }
         return self._sent(params["chat_id"], document=document)
 
+    async def _sendPhoto(self, params: dict[str, Any], files: Any) -> Any:  # noqa: N802
+        # An uploaded photo, or one Telegram fetched from the URL given as ``photo``.
+        size = len(next(iter(files.values()))[1]) if files else 0
+        photo = {"file_id": "photo1", "file_unique_id": "p1", "width": 1, "height": 1}
+        return self._sent(params["chat_id"], photo=[{**photo, "file_size": size}])
+
+    async def _sendLocation(self, params: dict[str, Any], files: Any) -> Any:  # noqa: N802
+        location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
+        return self._sent(params["chat_id"], location=location)
+
     async def _setMessageReaction(self, params: dict[str, Any], files: Any) -> Any:  # noqa: N802
         return True
 

@@ -69,7 +69,7 @@ CONFIG = """\
 [Global]
     Name = irc.test.local
     Info = errbot test server
-    Listen = 127.0.0.1
+    Listen = {listen}
     Ports = {port}
     PidFile = {tmp}/ngircd.pid
     MotdPhrase = "test"
@@ -98,7 +98,11 @@ class Ngircd:
     """One ngircd process; `restart` brings it back on the same ports."""
 
     def __init__(
-        self, directory: Path, password: str | None = None, penalties: bool = False
+        self,
+        directory: Path,
+        password: str | None = None,
+        penalties: bool = False,
+        listen: str = "127.0.0.1",
     ) -> None:
         self.binary = require_ngircd()
         self.directory = directory
@@ -116,6 +120,7 @@ class Ngircd:
                 key=self.key,
                 penalty=-1 if penalties else 0,
                 password=f"    Password = {password}" if password else "",
+                listen=listen,  # "127.0.0.1,::1" for the IPv6 test
             )
         )
         self.process: subprocess.Popen[bytes] | None = None

@@ -34,7 +34,7 @@ run_as_root = true
 pidfile = "{tmp}/prosody.pid"
 data_path = "{tmp}/data"
 log = {{ {{ levels = {{ min = "{level}" }}, to = "file", filename = "{tmp}/prosody.log" }} }}
-interfaces = {{ "127.0.0.1" }}
+interfaces = {{ "127.0.0.1", "::1" }}  -- ::1 for the XMPP_USE_IPV6 test
 c2s_ports = {{ {port} }}
 c2s_direct_tls_ports = {{ {tls_port} }}
 s2s_ports = {{ }}

@@ -77,5 +77,8 @@ def start_bot(
     thread.start()
     running = RunningBot(bot, thread)
     if wait:
-        wait_for(lambda: running.bot.started and running.probe() is not None, 15, "the bot")
+        # The probe's object exists before its commands are registered: wait for those.
+        wait_for(
+            lambda: running.bot.started and "slack_admin" in running.bot.commands, 15, "the bot"
+        )
     return running

@@ -41,6 +41,7 @@ class Human:
 
     def __init__(self, jid: str, password: str, port: int, ca_file: str) -> None:
         self.inbox: queue.Queue[Received] = queue.Queue()
+        self.presences: queue.Queue[Any] = queue.Queue()  # (from, type, show, status)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
@@ -55,6 +56,8 @@ class Human:
             client.register_plugin(plugin)
         client.add_event_handler("message", self._on_message)
         client.add_event_handler("groupchat_subject", self._on_message)
+        client.add_event_handler("presence", self._on_presence)
+        client.add_event_handler("groupchat_presence", self._on_presence)
         return client
 
     async def _connect(self, port: int) -> None:
@@ -68,6 +71,30 @@ class Human:
         self.client.add_event_handler("session_start", on_start)
         self.client.connect("127.0.0.1", port)
         await asyncio.wait_for(started, DEADLINE)
+
+    def _on_presence(self, stanza: Any) -> None:
+        self.presences.put(
+            (str(stanza["from"]), stanza["type"], stanza["show"], stanza["status"])
+        )
+
+    def expect_presence(
+        self, predicate: Callable[[tuple[str, str, str, str]], bool], timeout: float = DEADLINE
+    ) -> tuple[str, str, str, str]:
+        """The first presence (from, type, show, status) matching ``predicate``."""
+        deadline = time.monotonic() + timeout
+        seen: list[tuple[str, str, str, str]] = []
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                presence = self.presences.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if predicate(presence):
+                return presence
+            seen.append(presence)
+        raise AssertionError(f"no matching presence in {timeout} s; saw {seen}")
+
+    def invite(self, room: str, jid: str) -> None:
+        self.call(self.client.plugin["xep_0045"].invite, JID(room), JID(jid))
 
     def _on_message(self, stanza: Any) -> None:
         if stanza["type"] != "error":

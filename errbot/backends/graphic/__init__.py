@@ -4,6 +4,8 @@
 - `app`: the ASGI application serving the page, its events and its small JSON API.
 - `hub`: the event fan-out to open pages (chat, state, log records), with a replay buffer.
 - `markup`: Markdown to safe HTML, code highlighted with Pygments.
+- `reloading`: the reload button's plugins, including those whose code failed to load.
+- `downloads`: the files plugins send, kept in memory for the page to download.
 - `static/`: the page itself (plain HTML, CSS and one script, no build step).
 
 Only `GraphicBackend` is exported here: the backend loader takes the one `ErrBot` subclass

@@ -80,7 +80,11 @@ class ConsoleApp:
             self._check_access(scope)
             await self._route(scope, receive, send)
         except HttpError as exc:
-            await _respond(send, exc.status, {"error": str(exc)})
+            if scope.get("path") == "/":  # someone opened an address in a browser: plain words
+                text = f"Errbot's graphic console: {exc}\n".encode()
+                await _respond(send, exc.status, text, "text/plain; charset=utf-8")
+            else:  # the page's script reads the JSON error
+                await _respond(send, exc.status, {"error": str(exc)})
 
     def _check_access(self, scope: Scope) -> None:
         client = scope.get("client") or ("", 0)

@@ -23,6 +23,7 @@ from errbot.backends.base import ONLINE, Card, Identifier, Message, Presence, Ro
 from errbot.backends.graphic.downloads import FileStore, receive
 from errbot.backends.graphic.hub import EventHub, HubLogHandler
 from errbot.backends.graphic.markup import safe_url, to_html
+from errbot.backends.graphic.reloading import plugin_list, reload_plugin
 from errbot.backends.text import DEFAULT_ROOM, TextBackend, TextPerson
 from errbot.core.bot import ErrBot
 
@@ -40,6 +41,22 @@ def _browser_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _port_setting(value: Any) -> int:
+    """GRAPHIC_PORT as a port number; a wrong value is reported and the default used, so a
+    typo in config.py costs a warning, not the start."""
+    if value is None:
+        return DEFAULT_PORT
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = -1
+    if isinstance(value, bool) or not 0 <= port <= 65535:
+        log.warning("GRAPHIC_PORT = %r is not a port number (0 to 65535, 0 for any free "
+                    "port); using %d.", value, DEFAULT_PORT)
+        return DEFAULT_PORT
+    return port
+
+
 class GraphicBackend(TextBackend):
     """A chat page in the browser for developing plugins (`errbot -G`)."""
 
@@ -48,11 +65,10 @@ class GraphicBackend(TextBackend):
         self.hub = EventHub(self.runtime.loop)
         self.files = FileStore()
         self.token = secrets.token_urlsafe(24)
-        port = getattr(config, "GRAPHIC_PORT", DEFAULT_PORT)
-        self.port = DEFAULT_PORT if port is None else int(port)
+        self.port = _port_setting(getattr(config, "GRAPHIC_PORT", DEFAULT_PORT))
         self.open_browser = bool(getattr(config, "GRAPHIC_OPEN_BROWSER", True))
         self.url: str | None = None
-        self.ready = threading.Event()  # set once the page can be loaded
+        self.ready = threading.Event()  # set once the page can be loaded and is announced
         self._stopping = threading.Event()
         self._server: Any = None
 
@@ -73,20 +89,9 @@ class GraphicBackend(TextBackend):
         }
 
     def plugins(self) -> list[dict[str, Any]]:
-        """Every loaded plugin, with what the reload button needs to know."""
+        """Every plugin the reload button can reach, the ones that failed to load included."""
         manager = self.plugin_manager
-        if manager is None:
-            return []
-        result = []
-        for name in sorted(manager.get_all_plugin_names(), key=str.lower):
-            info = manager.plugin_infos.get(name)
-            plugin = manager.get_plugin_obj_by_name(name)
-            result.append({
-                "name": name,
-                "core": bool(getattr(info, "core", False)),
-                "active": bool(getattr(plugin, "is_activated", False)),
-            })
-        return result
+        return [] if manager is None else plugin_list(manager)
 
     def command_catalogue(self) -> list[dict[str, str]]:
         """The commands as typed (prefix, spaces), their syntax and one line of help."""
@@ -165,15 +170,10 @@ class GraphicBackend(TextBackend):
             save()
 
     def reload_plugin(self, name: str) -> str | None:
-        """Reload the plugin ``name``; the error text when it fails, else None."""
+        """Reload (or first load) the plugin ``name``; the error text when it fails."""
         if self.plugin_manager is None:
             return "This bot has no plugin manager."
-        try:
-            self.plugin_manager.reload_plugin_by_name(name)
-        except Exception as exc:  # the page shows any failure, whatever its type
-            log.warning("Reloading %s from the graphic console failed: %s", name, exc)
-            return str(exc) or type(exc).__name__
-        return None
+        return reload_plugin(self.plugin_manager, name)
 
     # -- the conversation --------------------------------------------------------------
     def send_console_message(self, body: str) -> Message:
@@ -224,7 +224,8 @@ class GraphicBackend(TextBackend):
             if file_id is not None:
                 self.hub.publish("file", {"name": stream.name or "download",
                                           "size": stream.transfered, "id": file_id,
-                                          "frm": str(self.bot_identifier), "to": str(user)})
+                                          "frm": str(self.bot_identifier), "to": str(user),
+                                          "private": not isinstance(user, Room)})
 
         self.runtime.submit_background(transfer)
         return stream
@@ -271,14 +272,21 @@ class GraphicBackend(TextBackend):
         self._stopping.set()
 
     def _announce(self, url: str) -> None:
+        """Print the address (first line, alone: scripts read it), then what happens next."""
         print(f"Errbot's graphic console: {url}", flush=True)
+        opened = False
         if self.open_browser and _browser_available():
             import webbrowser
 
             try:
-                webbrowser.open(url, new=2)
+                opened = webbrowser.open(url, new=2)
             except Exception as exc:  # no usable browser after all: the address is printed
                 log.info("Could not open a browser: %s", exc)
+        if opened:
+            hint = "It is opening in your browser."
+        else:
+            hint = "Open this address in a browser on this machine."
+        print(f"{hint} Press Ctrl-C here to stop the bot.", flush=True)
 
     def serve_forever(self) -> None:
         handler = HubLogHandler(self.hub)
@@ -290,8 +298,8 @@ class GraphicBackend(TextBackend):
             self.connect_callback()
             self.callback_presence(Presence(identifier=self.user, status=ONLINE))
             self._publish_state()
-            self.ready.set()
             self._announce(url)
+            self.ready.set()  # after the announcement: its lines never interleave with others
             while not self._stopping.wait(0.5):
                 pass
         except KeyboardInterrupt:

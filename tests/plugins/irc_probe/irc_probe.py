@@ -46,7 +46,10 @@ class IrcProbe(BotPlugin):
 
     @botcmd
     def lines(self, msg, args):
-        return "\n".join(f"line {i}" for i in range(int(args or 3)))
+        """!lines [count [width]]: numbered lines, padded with "x" to ``width`` characters."""
+        count, _, width = (args or "3").partition(" ")
+        padded = (f"line {i} ".ljust(int(width or 0), "x").rstrip() for i in range(int(count)))
+        return "\n".join(padded)
 
     @botcmd
     def big(self, msg, args):

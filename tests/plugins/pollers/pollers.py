@@ -70,3 +70,8 @@ class Pollers(BotPlugin):
         await asyncio.sleep(0)
         self._count("async_stop_myself")
         self.stop_poller(self.async_stop_myself)
+
+    async def async_crash(self):
+        await asyncio.sleep(0)
+        self._count("async_crash")
+        raise RuntimeError("an async poller that always fails")

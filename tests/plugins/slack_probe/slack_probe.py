@@ -84,3 +84,48 @@ class SlackProbe(BotPlugin):
         )
         self.uploaded = stream
         return "uploading"
+
+    # -- what plugins written for errbot-backend-slackv3 do --------------------------------
+    @botcmd(admin_only=True)
+    def slack_admin(self, msg, args):
+        return "you are an admin"
+
+    @botcmd
+    def v3_attachments(self, msg, args):
+        # slackv3's documented pattern: reuse the incoming message, add Slack extras.
+        msg.body = "See below"
+        msg.extras["attachments"] = [{"color": "5F4B48", "title": "Bot", "text": "General"}]
+        msg.extras["blocks"] = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Hi*"}}]
+        self._bot.send_message(msg)
+
+    @botcmd
+    def v3_thread(self, msg, args):
+        reply = self._bot.build_message("in the given thread")
+        reply.to = msg.to if msg.is_group else msg.frm
+        reply.extras["thread_ts"] = "1700000000.000099"
+        self._bot.send_message(reply)
+
+    @botcmd
+    def v3_lookups(self, msg, args):
+        bot = self._bot
+        event = msg.extras["slack_event"]
+        found = [
+            bot.mode,
+            event["user"],
+            event["channel"],
+            bot.userid_to_username("UBOB"),
+            bot.username_to_userid("@bob"),
+            bot.channelid_to_channelname("CRANDOM"),
+            bot.channelname_to_channelid("random"),
+            bot.get_im_channel("UBOB"),
+            f"{len(bot.channels())}/{len(bot.channels(joined_only=True))}",
+            bot.api_call("users.info", data={"params": {"user": "UALICE"}})["user"]["name"],
+            bot.api_call("users.info", {"params": {"user": "UNOPE"}}, raise_errors=False)["error"],
+        ]
+        try:
+            bot.api_call("users.info", data={"params": {"user": "UNOPE"}})
+        except Exception as exc:
+            found.append(f"{type(exc).__name__}:{exc.error}")
+        answer = bot.slack_web.chat_postMessage(channel=event["channel"], text="from slack_web")
+        found.append(str(answer["ok"]))
+        return " ".join(found)

@@ -152,7 +152,9 @@ function showPlugins(plugins) {
   const mine = plugins.filter((p) => !p.core);
   const ordered = [...mine, ...plugins.filter((p) => p.core)];
   select.replaceChildren(...ordered.map((plugin) => {
-    const option = element("option", "", plugin.name + (plugin.active ? "" : " (inactive)"));
+    // A plugin whose code failed to load is listed too: Reload loads it once it is fixed.
+    const note = !plugin.loaded ? " (not loaded)" : plugin.active ? "" : " (inactive)";
+    const option = element("option", "", plugin.name + note);
     option.value = plugin.name;
     return option;
   }));
@@ -244,16 +246,29 @@ function accept(command) {
   $("input").focus();
 }
 
+// The message box grows with its lines (Shift+Enter), up to a third of the window.
+function fitInput() {
+  const input = $("input");
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight + 2, window.innerHeight / 3)}px`;
+}
+
 function onKey(event) {
   const list = $("completions");
   const found = list.hidden ? [] : matches($("input").value);
   const naming = found.length && found.some((c) => c.name.length >= $("input").value.trim().length);
+  // Up and Down walk the history unless they move the caret within a multi-line message.
+  const oneLine = !$("input").value.includes("\n");
+  if (event.isComposing) return;  // an input method is composing: its keys are its own
   if (event.key === "Tab" && naming) {
     event.preventDefault();
     accept(found[Math.max(selected, 0)]);
   } else if (event.key === "Enter" && naming && selected >= 0) {
     event.preventDefault();
     accept(found[selected]);
+  } else if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();  // Enter sends; Shift+Enter starts a new line (as !ml would)
+    $("composer").requestSubmit();
   } else if (event.key === "Escape") {
     list.hidden = true;
     selected = -1;
@@ -265,17 +280,19 @@ function onKey(event) {
     event.preventDefault();
     selected -= 1;
     renderCompletions();
-  } else if (event.key === "ArrowUp" && history.length) {
+  } else if (event.key === "ArrowUp" && oneLine && history.length) {
     event.preventDefault();
     selected = -1;
     historyIndex = Math.max(historyIndex - 1, 0);
     $("input").value = history[historyIndex];
     list.hidden = true;
-  } else if (event.key === "ArrowDown" && historyIndex < history.length) {
+    fitInput();
+  } else if (event.key === "ArrowDown" && oneLine && historyIndex < history.length) {
     event.preventDefault();
     historyIndex += 1;
     $("input").value = historyIndex < history.length ? history[historyIndex] : "";
     list.hidden = true;
+    fitInput();
   }
 }
 
@@ -288,6 +305,7 @@ async function send(event) {
   localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
   historyIndex = history.length;
   $("input").value = "";
+  fitInput();
   renderCompletions();
   try {
     await api("/api/send", { text });
@@ -312,7 +330,7 @@ function connect() {
 
 async function start() {
   $("composer").addEventListener("submit", send);
-  $("input").addEventListener("input", () => { selected = -1; renderCompletions(); });
+  $("input").addEventListener("input", () => { selected = -1; fitInput(); renderCompletions(); });
   $("input").addEventListener("keydown", onKey);
   $("input").addEventListener("blur", () => { $("completions").hidden = true; });
   $("btn-admin").addEventListener("click", () => switchIdentity({ admin: true }));
