@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 from test_storage_services import Backend, backend
-from test_storage_shelf import ERRBOT_DATA, REFERENCE_PYTHON, write_errbot_data_dir
+from test_storage_shelf import (
+    ERRBOT_DATA,
+    REFERENCE_MISSING,
+    REFERENCE_PYTHON,
+    write_errbot_data_dir,
+)
 
 import errbot.storage
 from errbot.storage import StoreException
@@ -323,7 +328,7 @@ def test_cli_storage_migrate_is_its_own_mode(tmp_path: Path) -> None:
     assert "not allowed with argument" in result.stderr
 
 
-@pytest.mark.skipif(not REFERENCE_PYTHON.exists(), reason="Errbot 6.2.1 is not installed")
+@pytest.mark.skipif(REFERENCE_MISSING, reason="Errbot 6.2.1 is not installed")
 def test_errbot_migrated_data_is_what_errbot_stored(tmp_path: Path) -> None:
     # The source files come from Errbot itself: a round trip through its own pickles.
     write_errbot_data_dir(tmp_path, ERRBOT_DATA)
