@@ -30,7 +30,7 @@ from servers.discord_payloads import (
 from servers.fake_discord import FakeDiscord
 
 from errbot.backends.base import REACTION_ADDED, REACTION_REMOVED, UserDoesNotExistError
-from errbot.backends.discord_backend import (
+from errbot.backends.discord import (
     DiscordBackend,
     DiscordPerson,
     DiscordRoom,
@@ -258,7 +258,7 @@ def test_reactions_reach_callback_reaction(server: FakeDiscord, probe: Any) -> N
 def test_unknown_gateway_events_are_ignored_with_a_debug_log(
     server: FakeDiscord, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="errbot.backends.discord_client")
+    caplog.set_level(logging.DEBUG, logger="errbot.backends.discord.client")
     server.dispatch("SOMETHING_NEW_2030", {"whatever": True})
     ask(server, "!echo still here")
     assert "Ignoring the Discord gateway event SOMETHING_NEW_2030." in caplog.text

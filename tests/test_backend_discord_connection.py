@@ -17,7 +17,7 @@ from servers.discord_payloads import ALICE_ID, GENERAL_ID, GUILD_ID
 from servers.fake_discord import FakeDiscord, free_port
 
 from errbot.backends.base import AWAY
-from errbot.backends.discord_outbox import Job, Outbox
+from errbot.backends.discord.outbox import Job, Outbox
 from errbot.bootstrap import setup_bot
 from errbot.settings import config_from_dict
 
@@ -140,7 +140,7 @@ def test_an_unreachable_api_is_retried_with_back_off(
 ) -> None:
     import discord.http
 
-    caplog.set_level(logging.INFO, logger="errbot.backends.discord_backend")
+    caplog.set_level(logging.INFO, logger="errbot.backends.discord")
     monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{free_port()}/api/v10")
     running = start_bot(tmp_path, wait=False)
     stop_later.append(running)

@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("irc")
 
-from errbot.backends.irc import IRCBackend, settings_from_config  # noqa: E402
-from errbot.backends.irc_identifiers import IRCPerson, IRCRoom, IRCRoomOccupant  # noqa: E402
-from errbot.backends.irc_lines import addressed_nicks, split_lines, text_budget  # noqa: E402
+from errbot.backends.irc.backend import IRCBackend, settings_from_config  # noqa: E402
+from errbot.backends.irc.identifiers import IRCPerson, IRCRoom, IRCRoomOccupant  # noqa: E402
+from errbot.backends.irc.lines import addressed_nicks, split_lines, text_budget  # noqa: E402
 from errbot.bootstrap import setup_bot  # noqa: E402
 from errbot.settings import config_from_dict  # noqa: E402
 
@@ -135,7 +135,7 @@ def test_lines_held_while_offline_are_bounded_and_refusals_logged(
 ) -> None:
     import asyncio
 
-    from errbot.backends.irc_outbox import Lane
+    from errbot.backends.irc.outbox import Lane
 
     written: list[str] = []
 
@@ -158,7 +158,7 @@ def test_lines_held_while_offline_are_bounded_and_refusals_logged(
 def test_a_lane_writes_one_line_per_interval() -> None:
     import asyncio
 
-    from errbot.backends.irc_outbox import Lane
+    from errbot.backends.irc.outbox import Lane
 
     written: list[str] = []
 

@@ -268,7 +268,7 @@ def test_reactions_reach_callback_reaction(
 def test_unknown_events_are_ignored_with_a_debug_log(
     admin: Human, room: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("DEBUG", logger="errbot.backends.matrix_events"):
+    with caplog.at_level("DEBUG", logger="errbot.backends.matrix.events"):
         admin.send(room, {"anything": 1}, kind="org.example.custom")
         admin.say(room, "!echo still here")
         admin.expect_message(room, "still here")

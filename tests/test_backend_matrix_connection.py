@@ -13,7 +13,7 @@ from servers.matrix_bot import BOT, RunningBot, start_bot, wait_for
 from servers.synapse import Human, SynapseServer, call, free_port, synapse  # noqa: F401
 
 from errbot.backends.matrix import MatrixBackend
-from errbot.backends.matrix_client import AUTH_FAILED, UNREACHABLE
+from errbot.backends.matrix.client import AUTH_FAILED, UNREACHABLE
 from errbot.settings import config_from_dict
 
 
@@ -114,7 +114,7 @@ def test_invitations_backlog_and_restart(
     room_id = human.create_room(invite=["@bot2:localhost"])
 
     # Invitations are declined (left pending) unless MATRIX_AUTO_JOIN_ON_INVITE is set.
-    with caplog.at_level("INFO", logger="errbot.backends.matrix_room_ops"):
+    with caplog.at_level("INFO", logger="errbot.backends.matrix.room_ops"):
         first = start_bot(
             synapse, tmp_path / "1", identity=identity, MATRIX_AUTO_JOIN_ON_INVITE=False
         )
@@ -186,7 +186,7 @@ def test_by_default_direct_chats_from_anyone_and_rooms_from_admins_are_joined(
     )
     bots.append(running)
     bot = running.bot
-    with caplog.at_level("INFO", logger="errbot.backends.matrix_room_ops"):
+    with caplog.at_level("INFO", logger="errbot.backends.matrix.room_ops"):
         dm = human.create_room(invite=[bot_id], is_direct=True)
         wait_for(lambda: bot.query_room(dm).joined, 10, "the direct chat join")
         human.say(dm, "!echo a stranger's direct chat works")

@@ -15,10 +15,10 @@ import time
 
 from aiohttp import web
 
-from errbot.backends.matrix_client import MatrixConnection
-from errbot.backends.matrix_events import mention_as_prefix, strip_reply_fallback
-from errbot.backends.matrix_identifiers import MatrixPerson
-from errbot.backends.matrix_markup import (
+from errbot.backends.matrix.client import MatrixConnection
+from errbot.backends.matrix.events import mention_as_prefix, strip_reply_fallback
+from errbot.backends.matrix.identifiers import MatrixPerson
+from errbot.backends.matrix.markup import (
     MAX_CONTENT_BYTES,
     content_size,
     message_contents,

@@ -153,7 +153,7 @@ def test_the_bot_ignores_its_own_posts_and_system_posts(
 def test_unknown_events_are_ignored_with_a_debug_log(
     server: FakeMattermost, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="errbot.backends.mattermost_events")
+    caplog.set_level(logging.DEBUG, logger="errbot.backends.mattermost.events")
     server.push("brand_new_event", {"x": 1})
     server.push_raw("not json at all")
     before = len(server.bot_posts())

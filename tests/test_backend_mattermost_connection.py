@@ -16,7 +16,7 @@ import pytest
 from servers.fake_mattermost import FakeMattermost
 from servers.mattermost_bot import RunningBot, start_bot, wait_for
 
-from errbot.backends.mattermost_client import driver_options
+from errbot.backends.mattermost.client import driver_options
 
 
 @pytest.fixture

@@ -230,7 +230,7 @@ def test_identifiers(running: RunningBot) -> None:
 
 
 def test_unknown_events_are_ignored_with_a_debug_log(fake, running, caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="errbot.backends.slack_events")
+    caplog.set_level(logging.DEBUG, logger="errbot.backends.slack.events")
     fake.push({"type": "emoji_changed", "subtype": "add", "name": "party"})
     wait_for(lambda: "'emoji_changed' ignored" in caplog.text, 5, "the debug line")
     (post,) = say(fake, "!echo still here")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from errbot.backends.base import Card
-from errbot.backends.slack_cards import card_attachment, card_color
-from errbot.backends.slack_identifiers import SlackPerson, parse_identifier
-from errbot.backends.slack_markup import escape, md_to_mrkdwn, unescape
+from errbot.backends.slack.cards import card_attachment, card_color
+from errbot.backends.slack.identifiers import SlackPerson, parse_identifier
+from errbot.backends.slack.markup import escape, md_to_mrkdwn, unescape
 
 
 @pytest.mark.parametrize(

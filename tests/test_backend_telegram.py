@@ -164,7 +164,7 @@ def test_a_long_code_block_is_split_under_4096(fake: FakeTelegram, bot: Telegram
 def test_unknown_update_types_are_ignored(
     fake: FakeTelegram, running: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("DEBUG", logger="errbot.backends.telegram_events")
+    caplog.set_level("DEBUG", logger="errbot.backends.telegram.events")
     fake.push(
         edited_message={
             "message_id": 1,

@@ -14,7 +14,7 @@ from servers.fake_telegram import GROUP, HUMAN, FakeTelegram
 from servers.telegram_bot import RunningBot, start_bot, wait_for
 
 from errbot.backends.telegram import TelegramPerson, TelegramRoom
-from errbot.backends.telegram_client import INVALID_TOKEN
+from errbot.backends.telegram.client import INVALID_TOKEN
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_flood_control_retry_after_is_honoured(
     bots: list[RunningBot],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="errbot.backends.telegram_client")
+    caplog.set_level(logging.INFO, logger="errbot.backends.telegram.client")
     running = start_bot(fake, tmp_path)
     bots.append(running)
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -99,7 +99,7 @@ def test_the_api_going_away_and_coming_back(
     bots: list[RunningBot],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="errbot.backends.telegram_client")
+    caplog.set_level(logging.INFO, logger="errbot.backends.telegram.client")
     running = start_bot(fake, tmp_path)
     bots.append(running)
     bot = running.bot
@@ -121,7 +121,7 @@ def test_the_api_going_away_and_coming_back(
 def test_the_api_unreachable_at_start_is_retried(
     tmp_path: Path, bots: list[RunningBot], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="errbot.backends.telegram_client")
+    caplog.set_level(logging.INFO, logger="errbot.backends.telegram.client")
     server = FakeTelegram()  # not started yet
     running = start_bot(server, tmp_path, wait=False)
     bots.append(running)

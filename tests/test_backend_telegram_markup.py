@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from errbot.backends.telegram_events import rewrite_command
-from errbot.backends.telegram_markup import (
+from errbot.backends.telegram.events import rewrite_command
+from errbot.backends.telegram.markup import (
     TelegramHTMLConverter,
     render_chunks,
     visible_length,

@@ -16,7 +16,7 @@ from servers.prosody import ProsodyServer, free_port, prosody  # noqa: F401 - th
 from servers.xmpp_bot import BOT, HUMAN, MUC, RunningBot, start_bot, wait_for
 from servers.xmpp_human import Human
 
-from errbot.backends.xmpp_client import AUTH_FAILED, BAD_CERTIFICATE, UNREACHABLE
+from errbot.backends.xmpp.client import AUTH_FAILED, BAD_CERTIFICATE, UNREACHABLE
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from servers.xmpp_bot import BOT, HUMAN, MUC, RunningBot, start_bot, wait_for
 from servers.xmpp_human import Human
 
 from errbot.backends.base import AWAY
-from errbot.backends.xmpp_client import NO_MECHANISM
+from errbot.backends.xmpp.client import NO_MECHANISM
 
 
 def new_room() -> str:
