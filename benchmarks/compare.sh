@@ -8,6 +8,12 @@
 # Variables: REF_VENV (default /root/venvs/errbot-6.2.1), CANDIDATE_VENV (default this repo's
 # .venv), BENCH_DIR (default /work/shared/bench), OUT_ROOT (default /tmp/errbench-compare/<stamp>);
 # RUNS, N, K and ONLY are passed to run-all.sh unchanged (see its README).
+#
+# The shared suite has no `async def` burst (Errbot cannot run coroutine commands), so when
+# ONLY is unset or names `concurrency`, this script also runs this repository's
+# benchmarks/concurrency.py ASYNC_RUNS times (default 3), alternating: the `def` burst under
+# Errbot, then the `async def` burst here, and prints the async target (>= 20x Errbot's
+# `def` rate) from the medians.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,5 +70,48 @@ for bench in sorted(set(reference) | set(candidate)):
         shown = ["" if v is None else f"{v:.6g}" for v in (r, c)]
         print(f"| {bench} | {key} | {shown[0]} | {shown[1]} | {ratio} |")
 PY
+
+case " ${ONLY:-concurrency} " in
+  *" concurrency "*)
+    ASYNC_RUNS=${ASYNC_RUNS:-3}
+    echo
+    echo "## async def burst: this project's benchmarks/concurrency.py (K=$K, $ASYNC_RUNS runs)"
+    echo
+    mkdir -p "$OUT_ROOT/async"
+    for i in $(seq 1 "$ASYNC_RUNS"); do
+      "$REF_VENV/bin/python" "$REPO/benchmarks/concurrency.py" --modes def --k "$K" \
+        2>/dev/null | tail -n 1 >>"$OUT_ROOT/async/reference.jsonl"
+      "$CANDIDATE_VENV/bin/python" "$REPO/benchmarks/concurrency.py" --modes async --k "$K" \
+        2>/dev/null | tail -n 1 >>"$OUT_ROOT/async/candidate.jsonl"
+    done
+    python3 - "$OUT_ROOT/async/reference.jsonl" "$OUT_ROOT/async/candidate.jsonl" <<'PY'
+import json
+import statistics
+import sys
+
+
+def rates(path, mode):
+    found = []
+    for line in open(path):
+        run = json.loads(line).get("modes", {}).get(mode, {})
+        if run.get("errors") == 0 and run.get("replies") == run.get("k"):
+            found.append(run["cmds_per_s"])
+    return found
+
+
+ref, cand = rates(sys.argv[1], "def"), rates(sys.argv[2], "async")
+if not ref or not cand:
+    print("no complete run on one side: see", sys.argv[1], sys.argv[2])
+    sys.exit(0)
+r, c = statistics.median(ref), statistics.median(cand)
+print("| | median cmds/s | min | max |")
+print("|---|---:|---:|---:|")
+print(f"| Errbot 6.2.1, `def` burst | {r:,.0f} | {min(ref):,.0f} | {max(ref):,.0f} |")
+print(f"| this project, `async def` burst | {c:,.0f} | {min(cand):,.0f} | {max(cand):,.0f} |")
+verdict = "met" if c >= 20 * r else "NOT met"
+print(f"\nasync burst / Errbot def burst: {c / r:.1f}x (target 20x: {verdict})")
+PY
+    ;;
+esac
 echo
 echo "results: $OUT_ROOT" >&2

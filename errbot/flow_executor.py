@@ -212,6 +212,12 @@ class FlowExecutor:
     ) -> Flow | None:
         """After ``cmd`` succeeded for ``requestor``: advance the flow waiting for it, or
         start the flow it auto-triggers. Returns that flow, or None."""
+        # Runs after every successful command: answer "nothing to do" without the lock when
+        # no flow is in flight and no flow starts with ``cmd`` (the usual case).
+        if not self.in_flight and not any(
+            cmd in root.auto_triggers for root in tuple(self.flow_roots.values())
+        ):
+            return None
         with self._lock:
             flow, step = self.check_inflight_flow_triggered(cmd, requestor)
             if flow is None:

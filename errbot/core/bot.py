@@ -180,7 +180,10 @@ class ErrBot(Backend, StoreMixin):
     # -- incoming -------------------------------------------------------------------
     def process_message(self, msg: Message) -> bool:
         self.metrics.received[1 if msg.is_direct else 0] += 1
-        return self.pipeline.process_message(msg)
+        pipeline = self._pipeline
+        if pipeline is None:
+            pipeline = self.pipeline
+        return pipeline.process_message(msg)
 
     def callback_message(self, msg: Message) -> None:
         """Entry point for backends: process one incoming message."""
@@ -338,8 +341,9 @@ class ErrBot(Backend, StoreMixin):
         self, msg: Message, text: str, private: bool = False, threaded: bool = False
     ) -> None:
         reply = self.build_reply(msg, text, private=private, threaded=threaded)
-        if isinstance(reply.to, Room) and getattr(
-            self.bot_config, "GROUPCHAT_NICK_PREFIXED", False
+        # The setting first: it is off by default, and isinstance on the Room ABC is slow.
+        if getattr(self.bot_config, "GROUPCHAT_NICK_PREFIXED", False) and isinstance(
+            reply.to, Room
         ):
             self.prefix_groupchat_reply(reply, msg.frm)
         self.split_and_send_message(reply)
@@ -347,15 +351,20 @@ class ErrBot(Backend, StoreMixin):
     def split_and_send_message(self, msg: Message) -> None:
         body = msg.body
         if not body or len(body) <= self.message_size_limit:
-            parts = [msg]
-        else:
-            from errbot.core.splitter import split_message
+            # One part, the usual case: no list, no loop.
+            msg.partial = True  # Errbot marks every chunk, even a single one
+            if self.loop_affine and not self.runtime.in_loop():
+                self.runtime.call_soon(self.send_message, msg)
+            else:
+                self.send_message(msg)
+            return
+        from errbot.core.splitter import split_message
 
-            parts = []
-            for chunk in split_message(body, self.message_size_limit):
-                part = msg.clone()
-                part.body = chunk
-                parts.append(part)
+        parts = []
+        for chunk in split_message(body, self.message_size_limit):
+            part = msg.clone()
+            part.body = chunk
+            parts.append(part)
         hand_over = self.loop_affine and not self.runtime.in_loop()
         for part in parts:
             part.partial = True  # Errbot marks every chunk, even a single one

@@ -30,6 +30,8 @@ class CommandPipeline:
         self.bot = bot
         config = bot.bot_config
         self.prefixes = PrefixParser(config)
+        self._specs: dict[Any, CommandSpec] = {}
+        self._specs_version = -1
 
     # -- entry point ----------------------------------------------------------------
     def process_message(self, msg: Message) -> bool:
@@ -126,6 +128,23 @@ class CommandPipeline:
         return msg, cmd, args
 
     # -- one command ----------------------------------------------------------------
+    def spec_of(self, method: Any) -> CommandSpec:
+        """The `CommandSpec` of ``method``, built on first use and kept until the command
+        table changes (a plugin (de)activated), so dispatch reads slots, not ``_err_*``
+        attributes."""
+        registry = self.bot.registry
+        specs = self._specs
+        if registry.version != self._specs_version or len(specs) > 4096:
+            specs.clear()
+            self._specs_version = registry.version
+        try:
+            spec = specs.get(method)
+        except TypeError:  # an unhashable callable object: build it every time
+            return CommandSpec(method)
+        if spec is None:
+            spec = specs[method] = CommandSpec(method)
+        return spec
+
     def process_command(self, msg: Message, cmd: str, args: Any, match: Any) -> None:
         bot = self.bot
         registry = bot.registry
@@ -145,20 +164,20 @@ class CommandPipeline:
                 method = (registry.re_commands if is_regex else registry.commands).get(cmd)
                 if method is None:
                     return
-        meta = command_meta(method)
-        if not is_regex and meta.get("_err_command_historize", True):
+        spec = self.spec_of(method)
+        if not is_regex and spec.historize:
             bot.history.record(msg.frm.person, cmd, args)
         flows = bot.flow_executor
         if flows is not None and flows.attach_context(msg, cmd):
             pass
-        elif meta.get("_err_command_flow_only", False):
+        elif spec.flow_only:
             log.debug("%s is flow only, ignoring it outside a flow", cmd)
             return
         if is_regex:
             call_args: Any = match
         else:
             try:
-                call_args = split_arguments(method, args, meta)
+                call_args = spec.split(args)
             except Exception as exc:
                 bot.metrics.command_not_run(cmd, BAD_ARGUMENTS)
                 bot.send_simple_reply(msg, f"Sorry, I couldn't parse your arguments. {exc}")
@@ -167,19 +186,49 @@ class CommandPipeline:
         config = bot.bot_config
         private = _diverted(cmd, getattr(config, "DIVERT_TO_PRIVATE", ()))
         threaded = _diverted(cmd, getattr(config, "DIVERT_TO_THREAD", ()))
-        invocation = Invocation(bot, msg, cmd, method, call_args, private, threaded, meta)
+        invocation = Invocation(
+            bot, msg, cmd, method, call_args, private, threaded, template=spec.template
+        )
         runtime = bot.runtime
-        owner = plugin_of(method)
-        if owner is not None:
-            bot.metrics.command_dispatched(owner, cmd)
-        if is_async_callable(method):
+        if spec.owner_name is not None:
+            bot.metrics.count_dispatched(spec.owner_name)
+        if spec.is_async:
             runtime.spawn(invocation.run_async())
-        elif meta.get("_err_command_admin_only", False) and runtime.pool is not None:
+        elif spec.admin_only and runtime.pool is not None:
             # Admin commands (plugin management) get their own lane so a pool full of
             # slow user commands can never lock an admin out.
             bot.run_admin_command(invocation.run_sync)
         else:
             runtime.submit(invocation.run_sync)
+
+
+class CommandSpec:
+    """What dispatch needs to know about one command, read once from its ``_err_*`` marks."""
+
+    __slots__ = (
+        "historize", "flow_only", "admin_only", "template", "is_async", "owner_name",
+        "_as_is", "_meta", "_method",
+    )  # fmt: skip
+
+    def __init__(self, method: Any) -> None:
+        meta = command_meta(method)
+        self._method = method
+        self._meta = meta
+        self.historize = bool(meta.get("_err_command_historize", True))
+        self.flow_only = bool(meta.get("_err_command_flow_only", False))
+        self.admin_only = bool(meta.get("_err_command_admin_only", False))
+        self.template: str | None = meta.get("_err_command_template")
+        self.is_async = is_async_callable(method)
+        owner = plugin_of(method)
+        self.owner_name: str | None = None if owner is None else getattr(owner, "name", "?")
+        splitter = meta.get("_err_command_split_args_with", "")
+        # "" and argparse commands take the text as it is: no call at all then.
+        self._as_is = splitter == "" or bool(meta.get("_err_arg_command", False))
+
+    def split(self, args: str) -> Any:
+        if self._as_is:
+            return args
+        return split_arguments(self._method, args, self._meta)
 
 
 _NO_META: dict[str, Any] = {}

@@ -11,6 +11,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from errbot.core.metrics import COMMAND_ERROR, ERROR, SUCCESS
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_REPLY = "Computer says nooo. See logs for details:\n"
+_FROM_META: Any = object()  # Invocation's template not given: read it from the command
 
 
 class Invocation:
@@ -42,17 +44,20 @@ class Invocation:
         private: bool,
         threaded: bool,
         meta: Mapping[str, Any] | None = None,
+        template: Any = _FROM_META,
     ) -> None:
         self.bot = bot
         self.msg = msg
         self.cmd = cmd
         self.method = method
         self.args = args
-        self.template: str | None = (
-            meta.get("_err_command_template")
-            if meta is not None
-            else getattr(method, "_err_command_template", None)
-        )
+        if template is _FROM_META:
+            template = (
+                meta.get("_err_command_template")
+                if meta is not None
+                else getattr(method, "_err_command_template", None)
+            )
+        self.template: str | None = template
         self.private = private
         self.threaded = threaded
         # The latency metric starts here, at the hand-over: time spent waiting for a free
@@ -127,7 +132,9 @@ class Invocation:
         """Run an ``async def`` command or async generator on the event loop."""
         try:
             result = self.method(self.msg, self.args)
-            if inspect.isasyncgen(result):
+            if type(result) is CoroutineType:  # the usual case, tested first: no ABC check
+                self._send(await result, self.template)
+            elif inspect.isasyncgen(result):
                 async for item in result:
                     self.reply(item)
             elif inspect.isawaitable(result):

@@ -28,6 +28,8 @@ class CommandHistory:
             entries = self._entries.get(person)
             if entries is None:
                 entries = self._entries[person] = deque(maxlen=HISTORY_LENGTH)
+            elif entries and entries[-1] == entry:
+                return  # the same command again: already the latest entry
             try:
                 entries.remove(entry)
             except ValueError:

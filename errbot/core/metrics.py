@@ -97,8 +97,12 @@ class Metrics:
 
     # -- the hot path ---------------------------------------------------------------
     def command_dispatched(self, plugin: Any, cmd: str) -> None:
+        self.count_dispatched(getattr(plugin, "name", "?"))
+
+    def count_dispatched(self, plugin_name: str) -> None:
+        """`command_dispatched` for a caller that already knows the plugin's name."""
         self.commands += 1
-        self.per_plugin[getattr(plugin, "name", "?")] += 1
+        self.per_plugin[plugin_name] += 1
 
     def command_finished(self, cmd: str, outcome: str, seconds: float) -> None:
         """A command ran: count its outcome and record how long it took."""

@@ -44,9 +44,14 @@ class PrefixParser:
     @property
     def alt_prefixes(self) -> tuple[str, ...]:
         """Longest first, so "errbot2" wins over "errbot"; recomputed when the setting changes."""
-        source = (getattr(self._config, "BOT_ALT_PREFIXES", ()) or (), self.caseless)
+        return self._alt_prefixes(getattr(self._config, "BOT_ALT_PREFIXES", ()))
+
+    def _alt_prefixes(self, configured: Any) -> tuple[str, ...]:
+        if not configured:
+            return ()
+        source = (configured, self.caseless)
         if source != self._alts_source:
-            alts = tuple(source[0])
+            alts = tuple(configured)
             if source[1]:
                 alts = tuple(a.lower() for a in alts)
             self._alts = tuple(sorted(alts, key=len, reverse=True))
@@ -54,11 +59,15 @@ class PrefixParser:
         return self._alts
 
     def parse(self, body: str, is_direct: bool) -> CommandText:
+        # Called for every message: the settings are read straight from the configuration
+        # (no property calls), and most bots have no alternate prefix at all.
+        config = self._config
         text = body
         prefixed = False
         candidate = False
-        alt_prefixes = self.alt_prefixes
-        if alt_prefixes:
+        configured = getattr(config, "BOT_ALT_PREFIXES", ())
+        if configured:
+            alt_prefixes = self._alt_prefixes(configured)
             probe = text.lower() if self.caseless else text
             for alt in alt_prefixes:
                 if probe.startswith(alt):
@@ -68,10 +77,14 @@ class PrefixParser:
                             text = text[len(separator) :]
                     prefixed = True
                     break
-        if not prefixed and is_direct and self.optional_in_private:
+        if not prefixed and is_direct and getattr(config, "BOT_PREFIX_OPTIONAL_ON_CHAT", False):
             candidate = True
-        prefix = self._config.BOT_PREFIX
+        prefix = config.BOT_PREFIX
         if text.startswith(prefix):
             text = text[len(prefix) :]
             prefixed = True
-        return CommandText(text.strip(), prefixed, prefixed or candidate)
+        return _new_command_text(CommandText, (text.strip(), prefixed, prefixed or candidate))
+
+
+# NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same object.
+_new_command_text = tuple.__new__

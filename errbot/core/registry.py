@@ -43,6 +43,9 @@ class CommandRegistry:
         self.re_commands: dict[str, Handler] = {}
         self.filters: list[Handler] = []
         self.max_words = 1
+        # Bumped whenever a plugin's commands come or go: caches of per-command data
+        # (the pipeline's CommandSpec table) compare it to know they are stale.
+        self.version = 0
         self._lock = threading.RLock()
 
     # -- commands -------------------------------------------------------------------
@@ -76,6 +79,7 @@ class CommandRegistry:
             self._refresh_max_words()
 
     def _refresh_max_words(self) -> None:
+        self.version += 1
         self.max_words = max((n.count("_") + 1 for n in self.commands), default=1)
 
     # -- filters --------------------------------------------------------------------
@@ -98,14 +102,17 @@ class CommandRegistry:
         newlines inside the arguments are preserved.
         """
         commands = self.commands
-        words = text.split(None, self.max_words)
-        count = min(len(words), self.max_words)
-        for n in range(count, 0, -1):
-            name = "_".join(words[:n])
+        max_words = self.max_words
+        words = text.split(None, max_words)
+        count = len(words)
+        for n in range(min(count, max_words), 0, -1):
+            name = words[0] if n == 1 else "_".join(words[:n])
             if name in commands:
-                if len(words) > n:
-                    return name, text.split(None, n)[n]
-                return name, ""
+                if count <= n:
+                    return name, ""
+                if n == max_words:  # split() already cut the rest off, whitespace kept
+                    return name, words[n]
+                return name, text.split(None, n)[n]
         return None
 
     def owner_of(self, name: str) -> Any:
