@@ -3,67 +3,45 @@ against the local fake Discord (`fake_discord`)."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from errbot.bootstrap import setup_bot
-from errbot.settings import config_from_dict
-
+from .bot_runner import RunningBot as _RunningBot
+from .bot_runner import fast_reconnection, make_bot, serve, wait_for
 from .discord_payloads import ALICE_ID, TOKEN
 from .fake_discord import FakeDiscord
 
-
-class RunningBot:
-    def __init__(self, bot: Any, thread: threading.Thread) -> None:
-        self.bot = bot
-        self.thread = thread
-
-    def wait_connected(self, timeout: float = 10.0) -> None:
-        wait_for(lambda: self.bot.connected and self.bot.activated.is_set(), timeout, "the bot")
-
-    def stop(self) -> None:
-        self.bot.shutdown()
-        self.thread.join(15)
-        assert not self.thread.is_alive(), "serve_forever did not return"
+__all__ = ["RunningBot", "fake_discord_fixture", "start_bot", "wait_for"]
 
 
-def wait_for(condition: Any, timeout: float = 10.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+class RunningBot(_RunningBot):
+    connect_timeout = 10.0
+    connect_what = "the bot"
+
+    def is_connected(self) -> bool:
+        return bool(self.bot.connected and self.bot.activated.is_set())
 
 
 def start_bot(
     data_dir: Path, *, wait: bool = True, token: str = TOKEN, **settings: Any
 ) -> RunningBot:
-    values: dict[str, Any] = {
-        "BACKEND": "Discord",
-        "BOT_DATA_DIR": str(data_dir),
-        "STORAGE": "Memory",
-        "VERSION_CHECK_URL": None,  # never reach the internet from tests
-        "BOT_LOG_LEVEL": logging.DEBUG,
-        "BOT_ADMINS": (str(ALICE_ID),),
-        "BOT_IDENTITY": {"token": token},
-        "CHATROOM_FN": "errbot",
-    }
-    values.update(settings)
-    bot = setup_bot("Discord", config_from_dict(values))
+    bot = make_bot(
+        "Discord",
+        data_dir,
+        {
+            "BOT_ADMINS": (str(ALICE_ID),),
+            "BOT_IDENTITY": {"token": token},
+            "CHATROOM_FN": "errbot",
+            **settings,
+        },
+    )
     # No guild arrives after the first: do not wait discord.py's default 2 s for more.
     bot.guild_ready_timeout = 0.05
-    bot.reconnect_initial_delay = 0.2
-    bot.reconnect_max_delay = 1.0
-    bot.reconnect_jitter = 0.0
-    thread = threading.Thread(target=bot.serve_forever, name="discord-bot", daemon=True)
-    thread.start()
-    running = RunningBot(bot, thread)
+    fast_reconnection(bot)
+    running = serve(bot, "discord-bot", RunningBot)
     if wait:
         running.wait_connected()
     return running

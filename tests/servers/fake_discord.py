@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,13 +37,7 @@ from .discord_payloads import (
     member_payload,
     thread_payload,
 )
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (for the "Discord unreachable" test)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .processes import free_port as free_port
 
 
 @dataclass

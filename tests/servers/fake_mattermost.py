@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -24,6 +23,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .processes import free_port as free_port
+
 TOKEN = "bot-token-0123456789"
 BODY = web.RequestKey("body", object)
 SEQ = web.ResponseKey("seq", int)
@@ -31,12 +32,6 @@ SEQ = web.ResponseKey("seq", int)
 
 def new_id() -> str:
     return uuid.uuid4().hex[:26]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from .processes import free_port as free_port
 
 TOKEN = "123456:TEST-token_abc"
 BOT_USER = {
@@ -44,12 +45,6 @@ HUMAN = {
 }
 OTHER = {"id": 1002, "is_bot": False, "first_name": "Bob"}  # no username
 GROUP = {"id": -1001234, "type": "supergroup", "title": "Ops"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

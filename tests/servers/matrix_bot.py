@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from errbot.bootstrap import setup_bot
-from errbot.settings import config_from_dict
-
+from .bot_runner import RunningBot as _RunningBot
+from .bot_runner import fast_reconnection, make_bot, serve, wait_for
 from .synapse import SynapseServer
+
+__all__ = ["BOT", "RunningBot", "start_bot", "wait_for"]
 
 BOT = "@bot:localhost"
 
 
-class RunningBot:
-    def __init__(self, bot: Any, thread: threading.Thread) -> None:
-        self.bot = bot
-        self.thread = thread
-
-    def wait_connected(self, timeout: float = 20.0) -> None:
-        wait_for(lambda: self.bot.connected, timeout, "the bot to sync")
-
-    def stop(self) -> None:
-        self.bot.shutdown()
-        self.thread.join(15)
-        assert not self.thread.is_alive(), "serve_forever did not return"
-
-
-def wait_for(condition: Any, timeout: float = 15.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+class RunningBot(_RunningBot):
+    connect_timeout = 20.0
+    connect_what = "the bot to sync"
 
 
 def start_bot(
@@ -46,33 +27,27 @@ def start_bot(
     identity: dict[str, Any] | None = None,
     **settings: Any,
 ) -> RunningBot:
-    values: dict[str, Any] = {
-        "BACKEND": "Matrix",
-        "BOT_DATA_DIR": str(data_dir),
-        "STORAGE": "Memory",
-        "VERSION_CHECK_URL": None,  # never reach the internet from tests
-        "BOT_LOG_LEVEL": logging.DEBUG,
-        "BOT_ADMINS": ("@admin:localhost",),
-        "BOT_IDENTITY": {
-            "homeserver": server.url,
-            "username": BOT,
-            "password": "botpw",
-            **(identity or {}),
+    bot = make_bot(
+        "Matrix",
+        data_dir,
+        {
+            "BOT_ADMINS": ("@admin:localhost",),
+            "BOT_IDENTITY": {
+                "homeserver": server.url,
+                "username": BOT,
+                "password": "botpw",
+                **(identity or {}),
+            },
+            "MATRIX_AUTO_JOIN_ON_INVITE": True,
+            **settings,
         },
-        "MATRIX_AUTO_JOIN_ON_INVITE": True,
-    }
-    values.update(settings)
-    bot = setup_bot("Matrix", config_from_dict(values))
+    )
     # Short back-off and long-poll so reconnection tests take seconds, not minutes.
-    bot.reconnect_initial_delay = 0.2
-    bot.reconnect_max_delay = 1.0
-    bot.reconnect_jitter = 0.0
+    fast_reconnection(bot)
     bot.refusal_retry_delay = 30.0
     bot.sync_timeout_ms = 2_000
     bot.request_timeout = 5.0
-    thread = threading.Thread(target=bot.serve_forever, name="matrix-bot", daemon=True)
-    thread.start()
-    running = RunningBot(bot, thread)
+    running = serve(bot, "matrix-bot", RunningBot)
     if wait:
         running.wait_connected()
     return running

@@ -3,41 +3,19 @@ serve_forever on a thread)."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from errbot.bootstrap import setup_bot
-from errbot.settings import config_from_dict
-
+from .bot_runner import RunningBot as _RunningBot
+from .bot_runner import fast_reconnection, make_bot, serve, wait_for
 from .fake_mattermost import TOKEN, FakeMattermost
 
-
-class RunningBot:
-    def __init__(self, bot: Any, thread: threading.Thread) -> None:
-        self.bot = bot
-        self.thread = thread
-
-    def wait_connected(self, timeout: float = 10.0) -> None:
-        wait_for(lambda: self.bot.connected, timeout, "the bot to connect")
-
-    def stop(self) -> None:
-        self.bot.shutdown()
-        self.thread.join(10)
-        assert not self.thread.is_alive(), "serve_forever did not return"
+__all__ = ["RunningBot", "start_bot", "wait_for"]
 
 
-def wait_for(condition: Any, timeout: float = 10.0, what: str = "the condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+class RunningBot(_RunningBot):
+    connect_timeout = 10.0
+    join_timeout = 10.0
 
 
 def start_bot(
@@ -48,33 +26,26 @@ def start_bot(
     identity: dict[str, Any] | None = None,
     **settings: Any,
 ) -> RunningBot:
-    values: dict[str, Any] = {
-        "BACKEND": "Mattermost",
-        "BOT_DATA_DIR": str(data_dir),
-        "STORAGE": "Memory",
-        "VERSION_CHECK_URL": None,  # never reach the internet from tests
-        "BOT_LOG_LEVEL": logging.DEBUG,
-        "BOT_ADMINS": ("@alice",),
-        "BOT_IDENTITY": {
-            "server": "127.0.0.1",
-            "port": server.port,
-            "scheme": "http",
-            "token": TOKEN,
-            "team": "acme",
-            "timeout": 5,
-            **(identity or {}),
+    bot = make_bot(
+        "Mattermost",
+        data_dir,
+        {
+            "BOT_ADMINS": ("@alice",),
+            "BOT_IDENTITY": {
+                "server": "127.0.0.1",
+                "port": server.port,
+                "scheme": "http",
+                "token": TOKEN,
+                "team": "acme",
+                "timeout": 5,
+                **(identity or {}),
+            },
+            **settings,
         },
-    }
-    values.update(settings)
-    bot = setup_bot("Mattermost", config_from_dict(values))
-    # Short back-off so reconnection tests take seconds, not minutes.
-    bot.reconnect_initial_delay = 0.2
-    bot.reconnect_max_delay = 1.0
-    bot.reconnect_jitter = 0.0
+    )
+    fast_reconnection(bot)
     bot.refusal_retry_delay = 1.0
-    thread = threading.Thread(target=bot.serve_forever, name="mattermost-bot", daemon=True)
-    thread.start()
-    running = RunningBot(bot, thread)
+    running = serve(bot, "mattermost-bot", RunningBot)
     if wait:
         running.wait_connected()
     return running

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -23,6 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .processes import free_port as free_port
+from .processes import stop_process_group
 
 PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
 PROSODYCTL = shutil.which("prosodyctl") or "/usr/bin/prosodyctl"
@@ -66,12 +68,6 @@ def require_prosody() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"prosody is required under CI but {PROSODY} was not found")
     pytest.skip("prosody is not installed (apt-get install prosody)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_certificate(directory: Path, names: list[str], stem: str) -> tuple[Path, Path]:
@@ -174,17 +170,7 @@ class ProsodyServer:
     def stop(self, kill: bool = False) -> None:
         """Terminate prosody (SIGKILL at once with ``kill``: no stream close for clients)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_process_group(process, kill)
 
     def restart(self) -> None:
         self.stop()

@@ -22,8 +22,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -35,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .processes import free_port as free_port
+from .processes import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_NAME = "localhost"
@@ -118,12 +119,6 @@ def require_synapse() -> str:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _signing_key() -> str:
     # Synapse's key file: "ed25519 <version> <unpadded base64 of the 32-byte seed>".
     seed = base64.b64encode(os.urandom(32)).decode().rstrip("=")
@@ -180,17 +175,7 @@ class SynapseServer:
     def stop(self, kill: bool = False) -> None:
         """Terminate synapse (SIGKILL at once with ``kill``)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_process_group(process, kill)
 
     def restart(self) -> None:
         self.stop()

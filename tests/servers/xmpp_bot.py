@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from errbot.bootstrap import setup_bot
-from errbot.settings import config_from_dict
-
+from .bot_runner import RunningBot, fast_reconnection, make_bot, serve, wait_for
 from .prosody import ProsodyServer
+
+__all__ = ["BOT", "HUMAN", "MUC", "OTHER", "RunningBot", "start_bot", "wait_for"]
 
 HUMAN = "human@localhost"
 OTHER = "other@localhost"
 BOT = "bot@localhost"
 MUC = "conference.localhost"
-
-
-class RunningBot:
-    def __init__(self, bot: Any, thread: threading.Thread) -> None:
-        self.bot = bot
-        self.thread = thread
-
-    def wait_connected(self, timeout: float = 15.0) -> None:
-        wait_for(lambda: self.bot.connected, timeout, "the bot to connect")
-
-    def stop(self) -> None:
-        self.bot.shutdown()
-        self.thread.join(15)
-        assert not self.thread.is_alive(), "serve_forever did not return"
-
-
-def wait_for(condition: Any, timeout: float = 15.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def start_bot(
@@ -49,32 +24,25 @@ def start_bot(
     identity: dict[str, Any] | None = None,
     **settings: Any,
 ) -> RunningBot:
-    values: dict[str, Any] = {
-        "BACKEND": "XMPP",
-        "BOT_DATA_DIR": str(data_dir),
-        "STORAGE": "Memory",
-        "VERSION_CHECK_URL": None,  # never reach the internet from tests
-        "BOT_LOG_LEVEL": logging.DEBUG,
-        "BOT_ADMINS": (HUMAN,),
-        "BOT_IDENTITY": {
-            "username": f"{BOT}/errbot",
-            "password": "botpw",
-            "server": ("127.0.0.1", server.port),
-            **(identity or {}),
+    bot = make_bot(
+        "XMPP",
+        data_dir,
+        {
+            "BOT_ADMINS": (HUMAN,),
+            "BOT_IDENTITY": {
+                "username": f"{BOT}/errbot",
+                "password": "botpw",
+                "server": ("127.0.0.1", server.port),
+                **(identity or {}),
+            },
+            "XMPP_CA_CERT_FILE": str(server.ca_file),
+            "CHATROOM_FN": "Errbot",
+            **settings,
         },
-        "XMPP_CA_CERT_FILE": str(server.ca_file),
-        "CHATROOM_FN": "Errbot",
-    }
-    values.update(settings)
-    bot = setup_bot("XMPP", config_from_dict(values))
-    # Short back-off so reconnection tests take seconds, not minutes.
-    bot.reconnect_initial_delay = 0.2
-    bot.reconnect_max_delay = 1.0
-    bot.reconnect_jitter = 0.0
+    )
+    fast_reconnection(bot)
     bot.refusal_retry_delay = 1.0
-    thread = threading.Thread(target=bot.serve_forever, name="xmpp-bot", daemon=True)
-    thread.start()
-    running = RunningBot(bot, thread)
+    running = serve(bot, "xmpp-bot")
     if wait:
         running.wait_connected()
     return running

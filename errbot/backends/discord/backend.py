@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import random
 import threading
 from typing import Any
 
@@ -43,6 +42,7 @@ from errbot.backends.discord.identifiers import (
 from errbot.backends.discord.markup import DISCORD_LIMIT, DiscordMarkup
 from errbot.backends.discord.outbox import Job, Outbox
 from errbot.backends.discord.rooms import DiscordRoomsMixin
+from errbot.backends.network import NetworkBackendMixin
 from errbot.core.bot import ErrBot
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ __all__ = ["DiscordBackend", "DiscordPerson", "DiscordRoom", "DiscordRoomOccupan
 THREAD_EXISTS = 160004  # Discord's error code: "a thread was already created for this message"
 
 
-class DiscordBackend(DiscordRoomsMixin, ErrBot):
+class DiscordBackend(DiscordRoomsMixin, NetworkBackendMixin, ErrBot):
     """A bot on Discord: guild channels, threads, DMs, mentions, reactions, embeds, files."""
 
     loop_affine = True
@@ -66,6 +66,7 @@ class DiscordBackend(DiscordRoomsMixin, ErrBot):
     guild_ready_timeout = 2.0
     request_timeout = 15.0
     send_queue_limit = 1000
+    close_failure_text = "Closing the Discord client failed"
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -89,10 +90,7 @@ class DiscordBackend(DiscordRoomsMixin, ErrBot):
         self._client: ErrbotDiscordClient | None = None
         self._outbox: Outbox | None = None
         self._threads: dict[int, int] = {}  # message id → thread started from it
-        self._stop = threading.Event()
         self._ready = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self.activated = threading.Event()  # set once the plugins are active
         self.connections = 0
         self.last_failure: str | None = None
@@ -111,7 +109,7 @@ class DiscordBackend(DiscordRoomsMixin, ErrBot):
 
     # -- serving --------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        delay = self.reconnect_initial_delay
+        backoff = self.reconnection_backoff()
         try:
             while not self._stop.is_set():
                 try:
@@ -122,9 +120,8 @@ class DiscordBackend(DiscordRoomsMixin, ErrBot):
                 if self._stop.is_set() or outcome in (REFUSED, INTENTS):
                     break
                 if self._ready.is_set():
-                    delay = self.reconnect_initial_delay  # it had connected: start over
-                wait = delay + random.random() * self.reconnect_jitter
-                delay = min(delay * self.reconnect_factor, self.reconnect_max_delay)
+                    backoff.reset()  # it had connected: start over
+                wait = backoff.next_delay()
                 log.info("Reconnecting to Discord in %.2f s.", wait)
                 if self._stop.wait(wait):
                     break
@@ -223,26 +220,7 @@ class DiscordBackend(DiscordRoomsMixin, ErrBot):
             config.BOT_ALT_PREFIXES = (*alts, f"@{name}")
 
     # -- stopping -------------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Plugins deactivated (they may still send goodbyes), then the client closed."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self._close(), timeout=10)
-                except Exception:
-                    log.exception("Closing the Discord client failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self._close())
-        finally:
-            super().shutdown()
-
+    # The shutdown template is NetworkBackendMixin's; this closes what Discord opened.
     async def _close(self) -> None:
         outbox = self._outbox
         if outbox is not None and outbox.online.is_set() and len(outbox):

@@ -14,10 +14,12 @@ Everything here runs on the bot's event loop.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from errbot.backends.network import BackOff
+from errbot.backends.outbox import BoundedOutbox
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class Job:
     run: Callable[[], Awaitable[object]]
 
 
-class Outbox:
+class Outbox(BoundedOutbox[Job]):
     def __init__(
         self,
         is_transient: Callable[[BaseException], bool],
@@ -38,59 +40,36 @@ class Outbox:
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
+        super().__init__(asyncio.Event(), limit)
         self._is_transient = is_transient
-        self._limit = limit
         self._retry_initial = retry_initial
         self._retry_max = retry_max
-        self._jobs: collections.deque[Job] = collections.deque()
-        self.online = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.sent = 0
-
-    def __len__(self) -> int:
-        return len(self._jobs)
 
     def put(self, job: Job) -> bool:
-        if len(self._jobs) >= self._limit:
+        if self.full():
             log.error(
                 "Discord: %d sends are already waiting (%s): the %s is refused.",
-                len(self._jobs),
+                len(self._items),
                 "not connected" if not self.online.is_set() else "sending",
                 job.what,
             )
             return False
-        if not self.online.is_set() and not self._jobs:
+        if not self.online.is_set() and not self._items:
             log.warning("Not connected to Discord: messages wait for the connection.")
-        self._jobs.append(job)
-        self._wake.set()
+        self._push(job)
         return True
 
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self._jobs:
-            log.warning("Stopping with %d unsent Discord messages.", len(self._jobs))
-            self._jobs.clear()
+        await self._stop_worker()
+        if self._items:
+            log.warning("Stopping with %d unsent Discord messages.", len(self._items))
+            self.discard()
 
     async def _run(self) -> None:
-        delay = self._retry_initial
+        # Doubling, no jitter: one bot's own sends, not a crowd reconnecting.
+        backoff = BackOff(self._retry_initial, 2, self._retry_max)
         while True:
-            if not self._jobs:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            await self.online.wait()
-            job = self._jobs[0]
+            job = await self._next()
             try:
                 await job.run()
             except asyncio.CancelledError:
@@ -98,13 +77,15 @@ class Outbox:
             except Exception as exc:
                 if self._is_transient(exc):
                     log.warning(
-                        "Discord: the %s failed (%s), retrying in %.1f s.", job.what, exc, delay
+                        "Discord: the %s failed (%s), retrying in %.1f s.",
+                        job.what,
+                        exc,
+                        backoff.delay,
                     )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._retry_max)
+                    await asyncio.sleep(backoff.next_delay())
                     continue
                 log.error("Discord refused the %s: %s", job.what, exc)
+                self._done(sent=False)
             else:
-                self.sent += 1
-            delay = self._retry_initial
-            self._jobs.popleft()
+                self._done()
+            backoff.reset()

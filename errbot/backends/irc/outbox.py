@@ -12,9 +12,10 @@ dropped silently. Everything here runs on the bot's event loop.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Callable
+
+from errbot.backends.outbox import BoundedOutbox
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 MAX_QUEUED_LINES = 1000
 
 
-class Lane:
+class Lane(BoundedOutbox[tuple[str, str, str]]):
     """One paced FIFO of ``(command, target, text)`` lines."""
 
     def __init__(
@@ -34,91 +35,44 @@ class Lane:
         write: Callable[[str, str, str], bool],
         limit: int = MAX_QUEUED_LINES,
     ) -> None:
+        super().__init__(online, limit)
         self.name = name
         self.interval = max(float(interval or 0), 0.0)
-        self._online = online
         self._write = write
-        self._limit = limit
-        self._lines: collections.deque[tuple[str, str, str]] = collections.deque()
-        self._wake = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._drained.set()
-        self._task: asyncio.Task[None] | None = None
-        self.sent = 0
-
-    def __len__(self) -> int:
-        return len(self._lines)
 
     def put(self, command: str, target: str, lines: list[str]) -> int:
         """Queue ``lines``; returns how many were refused because the lane is full."""
-        room = self._limit - len(self._lines)
+        room = self.limit - len(self._items)
         accepted = lines[: max(room, 0)]
         for text in accepted:
-            self._lines.append((command, target, text))
+            self._push((command, target, text))
         refused = len(lines) - len(accepted)
         if refused:
             log.warning(
                 "IRC: %d line(s) to %s refused: %d lines are already waiting in the %s lane (%s).",
                 refused,
                 target,
-                len(self._lines),
+                len(self._items),
                 self.name,
-                "offline" if not self._online.is_set() else "paced sending",
+                "offline" if not self.online.is_set() else "paced sending",
             )
-        if accepted:
-            self._drained.clear()
-            self._wake.set()
         return refused
 
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def drain(self, timeout: float) -> bool:
-        """Wait until every queued line is written (or ``timeout``); True when empty."""
-        if not self._lines:
-            return True
-        try:
-            await asyncio.wait_for(self._drained.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    def discard(self) -> int:
-        """Forget the queued lines (the bot stops); returns how many there were."""
-        count = len(self._lines)
-        self._lines.clear()
-        self._drained.set()
-        return count
+        await self._stop_worker()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_slot = 0.0
         while True:
-            if not self._lines:
-                self._drained.set()
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            await self._online.wait()
+            command, target, text = await self._next()
             delay = next_slot - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
                 continue  # the connection may have dropped meanwhile
-            command, target, text = self._lines[0]
             if not self._write(command, target, text):
                 # Not connected after all: keep the line and wait to be online again.
                 await asyncio.sleep(0.05)
                 continue
-            self._lines.popleft()
-            self.sent += 1
+            self._done()
             next_slot = loop.time() + self.interval

@@ -16,12 +16,8 @@ Not supported: end-to-end encrypted rooms (see docs/backends/matrix.md).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import random
-import threading
 import weakref
-from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlparse
 
@@ -42,6 +38,7 @@ from errbot.backends.matrix.outbox import Outbox
 from errbot.backends.matrix.room_ops import RoomOperations
 from errbot.backends.matrix.rooms import MatrixRoom
 from errbot.backends.matrix.sending import IDENTIFIER_HELP, Sending
+from errbot.backends.network import NetworkBackendMixin
 from errbot.core.bot import ErrBot
 
 log = logging.getLogger(__name__)
@@ -61,7 +58,7 @@ def _user_id(username: str, homeserver: str) -> str:
     return f"@{username}:{host}"
 
 
-class MatrixBackend(Sending, RoomOperations, ErrBot):
+class MatrixBackend(Sending, RoomOperations, NetworkBackendMixin, ErrBot):
     """A bot on a Matrix homeserver: rooms, direct chats, threads, reactions, files."""
 
     loop_affine = True
@@ -73,9 +70,12 @@ class MatrixBackend(Sending, RoomOperations, ErrBot):
     reconnect_max_delay = 300.0
     reconnect_jitter = 1.0
     refusal_retry_delay = 60.0
+    refusal_outcomes = (AUTH_FAILED,)
     request_timeout = 30.0
     sync_timeout_ms = 30_000
     send_queue_limit = 1000
+    close_failure_text = "Closing the Matrix session failed"
+    operation_failure_text = "Matrix room operation %s failed: %s"
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -122,9 +122,6 @@ class MatrixBackend(Sending, RoomOperations, ErrBot):
         self._online = asyncio.Event()
         self._outbox = Outbox(self._online, self.send_queue_limit)
         self._events = EventTranslator(self)
-        self._stop = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self._ready = False  # plugins activated: `connected` means commands are answered
         self.display_name: str | None = None
         self.connections = 0
@@ -151,37 +148,15 @@ class MatrixBackend(Sending, RoomOperations, ErrBot):
 
     # -- serving ------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        self._reconnection_delay = self.reconnect_initial_delay
-        try:
-            while not self._stop.is_set():
-                try:
-                    outcome = self._serve_session()
-                except Exception:  # a bug must cost a reconnection, not the bot
-                    log.exception("The Matrix session failed unexpectedly")
-                    outcome = None
-                if self._stop.is_set():
-                    break
-                delay = self._next_delay(outcome)
-                log.info("Syncing with the Matrix homeserver again in %.1f s.", delay)
-                if self._stop.wait(delay):
-                    break
-        except KeyboardInterrupt:
-            log.info("Interrupted, stopping the bot.")
-        finally:
-            self.shutdown()
+        self._reconnect_forever(
+            self._serve_session,
+            "The Matrix session failed unexpectedly",
+            "Syncing with the Matrix homeserver again in %.1f s.",
+        )
 
     def serve_once(self) -> bool:
         self._serve_session()
         return self._stop.is_set()
-
-    def _next_delay(self, outcome: str | None) -> float:
-        delay = self._reconnection_delay + random.random() * self.reconnect_jitter
-        self._reconnection_delay = min(
-            self._reconnection_delay * self.reconnect_factor, self.reconnect_max_delay
-        )
-        if outcome == AUTH_FAILED:
-            delay = max(delay, self.refusal_retry_delay)
-        return delay
 
     def _serve_session(self) -> str | None:
         self.connections += 1
@@ -189,32 +164,10 @@ class MatrixBackend(Sending, RoomOperations, ErrBot):
         if outcome != CONNECTED:
             return outcome
         self.reset_reconnection_count()
-        self._reconnection_delay = self.reconnect_initial_delay
-        if not self._plugins_active:
-            self._plugins_active = True
-            self.connect_callback()  # activates the plugins (once: they outlive reconnections)
-            self._ready = True
-        else:
-            self.callbacks.dispatch("callback_connect")
+        self._activate_plugins()
+        self._ready = True
         self._wait(self._sync_loop())
         return None
-
-    def _wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the loop and wait for it from this thread, giving up (and
-        cancelling it) when the bot is stopping."""
-        if self._stop.is_set() or not self.runtime.running:
-            coro.close()
-            return None
-        future = asyncio.run_coroutine_threadsafe(coro, self.runtime.loop)
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return None
-            except concurrent.futures.CancelledError:
-                return None  # the loop is stopping (shutdown)
 
     async def _open(self) -> str | None:
         if self._conn is None:
@@ -323,27 +276,6 @@ class MatrixBackend(Sending, RoomOperations, ErrBot):
         log.error(text)
 
     # -- stopping -----------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Stop serving: plugins deactivated (their goodbyes still go out), the outbox
-        drained briefly, the HTTP session closed. Safe from any thread, more than once."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self._close(), timeout=10)
-                except Exception:
-                    log.exception("Closing the Matrix session failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self._close())
-        finally:
-            super().shutdown()
-
     async def _close(self) -> None:
         if self._online.is_set():
             await self._outbox.drain(3.0)

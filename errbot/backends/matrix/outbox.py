@@ -11,11 +11,11 @@ skipped: retrying would not change the answer.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Awaitable, Callable
 
 from errbot.backends.matrix.client import Disconnected
+from errbot.backends.outbox import BoundedOutbox
 
 log = logging.getLogger(__name__)
 
@@ -25,69 +25,35 @@ RETRY_PAUSE = 1.0  # seconds before retrying an item that met a network error
 Job = Callable[[], Awaitable[None]]
 
 
-class Outbox:
+class Outbox(BoundedOutbox[tuple[str, Job]]):
     def __init__(self, online: asyncio.Event, limit: int = MAX_QUEUED) -> None:
-        self._online = online
-        self.limit = limit
-        self._items: collections.deque[tuple[str, Job]] = collections.deque()
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
-        self.sent = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
+        super().__init__(online, limit)
 
     def put(self, what: str, job: Job) -> bool:
         """Queue ``job``; False (and an error logged) when the outbox is full."""
-        if len(self._items) >= self.limit:
+        if self.full():
             log.error(
                 "Matrix: %d messages are already waiting (%s): %s is refused.",
                 len(self._items),
-                "disconnected" if not self._online.is_set() else "sending",
+                "disconnected" if not self.online.is_set() else "sending",
                 what,
             )
             return False
-        if not self._online.is_set() and not self._items:
+        if not self.online.is_set() and not self._items:
             log.warning("Not connected to the Matrix homeserver: messages wait for the sync.")
-        self._items.append((what, job))
-        self._idle.clear()
-        self._wake.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        return True
-
-    async def drain(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
+        self._push((what, job))
+        self.start()
         return True
 
     async def stop(self) -> int:
         """Cancel the worker; returns how many items were left unsent."""
-        left = len(self._items)
-        self._items.clear()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        self._idle.set()
+        left = self.discard()
+        await self._stop_worker()
         return left
 
     async def _run(self) -> None:
         while True:
-            if not self._items:
-                self._idle.set()
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            await self._online.wait()
-            what, job = self._items[0]
+            what, job = await self._next()
             try:
                 await job()
             except Disconnected as exc:
@@ -99,6 +65,6 @@ class Outbox:
                 continue
             except Exception as exc:
                 log.error("Matrix: %s failed: %s", what, exc)
+                self._done(sent=False)
             else:
-                self.sent += 1
-            self._items.popleft()
+                self._done()

@@ -1,16 +1,15 @@
 """Room and direct-chat operations of the Matrix backend (a mixin of `MatrixBackend`).
 
-`MatrixRoom` methods are called from plugin threads; `room_call` runs the matching
-``_room_<operation>`` coroutine on the bot's event loop and waits for it. Direct chats are
-ordinary rooms the bot records in its ``m.direct`` account data (as every client does), so
-a reply to a person goes to the chat they already have with the bot, and a first message
-creates one (the person is invited to it).
+`MatrixRoom` methods are called from plugin threads; `room_call` (from `NetworkBackendMixin`)
+runs the matching ``_room_<operation>`` coroutine on the bot's event loop and waits for it.
+Direct chats are ordinary rooms the bot records in its ``m.direct`` account data (as every
+client does), so a reply to a person goes to the chat they already have with the bot, and a
+first message creates one (the person is invited to it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -99,21 +98,6 @@ class RoomOperations:
         return getattr(user, "display_name", None) or None
 
     # -- calls from plugin threads ---------------------------------------------------------
-    def room_call(self: MatrixBackend, room: MatrixRoom, operation: str, *args: Any) -> Any:
-        coro = getattr(self, f"_room_{operation}")(room, *args)
-        if self.runtime.in_loop():
-            # Called from async plugin code: the loop cannot wait for itself.
-            self.runtime.spawn(self._logged(coro, f"{operation} {room}"))
-            return None
-        return self.runtime.run_sync(coro, timeout=2 * self.request_timeout + 5)
-
-    @staticmethod
-    async def _logged(coro: Coroutine[Any, Any, Any], what: str) -> None:
-        try:
-            await coro
-        except Exception as exc:
-            log.error("Matrix room operation %s failed: %s", what, exc)
-
     def _connection(self) -> MatrixConnection:
         if self._conn is None or not self._conn.logged_in:
             raise RoomError("Not connected to the Matrix homeserver.")

@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
-import random
-import threading
 import weakref
-from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -48,6 +44,7 @@ from errbot.backends.mattermost.files import MattermostFilesMixin
 from errbot.backends.mattermost.identifiers import MattermostPerson, MattermostRoomOccupant
 from errbot.backends.mattermost.outbox import Job, MattermostOutboxMixin
 from errbot.backends.mattermost.rooms import MattermostRoom
+from errbot.backends.network import NetworkBackendMixin
 from errbot.core.bot import ErrBot
 
 log = logging.getLogger(__name__)
@@ -67,6 +64,7 @@ class MattermostBackend(
     MattermostFilesMixin,
     MattermostAddressingMixin,
     ChannelOperations,
+    NetworkBackendMixin,
     ErrBot,
 ):
     """A bot on a Mattermost server: channels of one team, direct messages, threads."""
@@ -79,12 +77,19 @@ class MattermostBackend(
     reconnect_max_delay = 300.0
     reconnect_jitter = 1.0
     refusal_retry_delay = 60.0  # a token refused after having worked (revoked?)
+    refusal_outcomes = (AUTH_FAILED,)
     connect_timeout = 30.0
     # Posts waiting while disconnected; beyond this, sends are refused (and logged).
     send_queue_limit = 1000
     # HTTP 429: how many times to wait and retry a call, and the longest wait accepted.
     rate_limit_retries = 5
     rate_limit_max_wait = 120.0
+    close_timeout = 5.0
+    close_failure_text = "Closing the Mattermost connection failed"
+    operation_failure_text = "Mattermost operation %s failed: %s"
+
+    def room_call_timeout(self) -> float:
+        return 60.0  # a channel operation is a few REST calls, rate limits included
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -109,9 +114,6 @@ class MattermostBackend(
         self._outbox: collections.deque[tuple[str, Job]] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._sender: asyncio.Task[None] | None = None
-        self._stop = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self._ever_connected = False
         self._online = False
         self.connections = 0
@@ -132,26 +134,12 @@ class MattermostBackend(
 
     # -- serving ------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        self._reconnection_delay = self.reconnect_initial_delay
-        try:
-            while not self._stop.is_set():
-                try:
-                    outcome = self._serve_connection()
-                except FatalSettingError:
-                    break
-                except Exception:  # a bug must cost a reconnection, not the bot
-                    log.exception("The Mattermost connection failed unexpectedly")
-                    outcome = None
-                if self._stop.is_set():
-                    break
-                delay = self._next_delay(outcome)
-                log.info("Reconnecting to Mattermost in %.1f s.", delay)
-                if self._stop.wait(delay):
-                    break
-        except KeyboardInterrupt:
-            log.info("Interrupted, stopping the bot.")
-        finally:
-            self.shutdown()
+        self._reconnect_forever(
+            self._serve_connection,
+            "The Mattermost connection failed unexpectedly",
+            "Reconnecting to Mattermost in %.1f s.",
+            fatal=(FatalSettingError,),
+        )
 
     def serve_once(self) -> bool:
         try:
@@ -160,15 +148,6 @@ class MattermostBackend(
             return True
         return self._stop.is_set()
 
-    def _next_delay(self, outcome: str | None) -> float:
-        delay = self._reconnection_delay + random.random() * self.reconnect_jitter
-        self._reconnection_delay = min(
-            self._reconnection_delay * self.reconnect_factor, self.reconnect_max_delay
-        )
-        if outcome == AUTH_FAILED:
-            delay = max(delay, self.refusal_retry_delay)
-        return delay
-
     def _serve_connection(self) -> str | None:
         self.connections += 1
         outcome = self._wait(self._open())
@@ -176,31 +155,10 @@ class MattermostBackend(
             return outcome
         self._ever_connected = True
         self.reset_reconnection_count()
-        if not self._plugins_active:
-            self._plugins_active = True
-            self.connect_callback()  # activates the plugins once: they outlive reconnections
-        else:
-            self.callbacks.dispatch("callback_connect")
+        self._activate_plugins()
         self._online = True  # plugins active: what `connected` promises
         self._wait(self._until_disconnected())
         return None
-
-    def _wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the loop and wait for it from this thread, giving up (and
-        cancelling it) when the bot is stopping."""
-        if self._stop.is_set() or not self.runtime.running:
-            coro.close()
-            return None
-        future = asyncio.run_coroutine_threadsafe(coro, self.runtime.loop)
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.CancelledError:
-                return None  # the connection was closed under it: the bot is stopping
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return None
 
     async def _open(self) -> str | None:
         conn = MattermostConnection(
@@ -309,28 +267,7 @@ class MattermostBackend(
         if not self._stop.is_set():
             log.warning("Disconnected from Mattermost (%s).", reason)
 
-    # -- stopping -----------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Stop serving: plugins deactivated (they may still send goodbyes), the websocket
-        closed, then storage and runtime. Safe from any thread, more than once."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self._close(), timeout=5)
-                except Exception:
-                    log.exception("Closing the Mattermost connection failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self._close())
-        finally:
-            super().shutdown()
-
+    # -- stopping (the shutdown template is NetworkBackendMixin's) ------------------------
     async def _close(self) -> None:
         # Give the goodbyes of the plugins a moment to be posted.
         for _ in range(20):

@@ -1,15 +1,14 @@
 """Channel operations of the Mattermost backend: join, leave, create, archive, invite,
 members and header (the topic), behind the blocking `MattermostRoom` methods.
 
-`MattermostRoom` calls `room_call` from any thread; the work runs on the bot's event loop.
-Called from async plugin code (on the loop itself) an operation cannot be waited for: it is
-started and its failure logged.
+`MattermostRoom` calls `room_call` (`NetworkBackendMixin`) from any thread; the work runs on
+the bot's event loop. Called from async plugin code (on the loop itself) an operation cannot
+be waited for: it is started and its failure logged.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from mattermostautodriver.exceptions import MattermostError
@@ -45,21 +44,6 @@ class ChannelOperations:
             self, room: Any, identifier: Any = None, kicked_by: Any = None
         ) -> None: ...
         def callback_room_topic(self, room: Any) -> None: ...
-
-    def room_call(self, room: MattermostRoom, operation: str, *args: Any) -> Any:
-        coro = getattr(self, f"_room_{operation}")(room, *args)
-        if self.runtime.in_loop():
-            # Called from async plugin code: the loop cannot wait for itself.
-            self.runtime.spawn(self._logged(coro, f"{operation} {room}"))
-            return None
-        return self.runtime.run_sync(coro, timeout=60)
-
-    @staticmethod
-    async def _logged(coro: Coroutine[Any, Any, Any], what: str) -> None:
-        try:
-            await coro
-        except Exception as exc:
-            log.error("Mattermost operation %s failed: %s", what, exc)
 
     def _conn(self) -> MattermostConnection:
         if self.connection is None:

@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
-import random
 import re
-import threading
-from collections.abc import Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from errbot.backends.network import NetworkBackendMixin
 from errbot.backends.slack.addressing import SlackAddressingMixin
 from errbot.backends.slack.client import (
     DEFAULT_API_URL,
@@ -65,8 +62,9 @@ class SlackBackend(
     SlackFilesMixin,
     SlackReactionsMixin,
     SlackAddressingMixin,
-    SlackRoomsMixin,
+    SlackRoomsMixin,  # its room_call and _logged, not NetworkBackendMixin's
     SlackCompatMixin,
+    NetworkBackendMixin,
     ErrBot,
 ):
     """A bot in a Slack workspace: channels, direct messages, threads, reactions, files."""
@@ -83,6 +81,7 @@ class SlackBackend(
     rate_limit_retries = 5
     request_timeout = 30.0
     send_queue_limit = 1000
+    close_failure_text = "Closing the Slack connection failed"
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -114,9 +113,6 @@ class SlackBackend(
         self._outbox: collections.deque[Outgoing] = collections.deque()
         self._wake: asyncio.Event | None = None
         self._sender: asyncio.Task[None] | None = None
-        self._stop = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self.started = False
         self.last_failure: str | None = None
 
@@ -137,14 +133,13 @@ class SlackBackend(
 
     # -- serving --------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        delay = self.reconnect_initial_delay
+        backoff = self.reconnection_backoff()
         try:
             while not self._stop.is_set():
                 outcome = self._wait(self._start())
                 if outcome == STARTED or outcome == REFUSED or self._stop.is_set():
                     break
-                wait = delay + random.random() * self.reconnect_jitter
-                delay = min(delay * self.reconnect_factor, self.reconnect_max_delay)
+                wait = backoff.next_delay()
                 log.info("Retrying to reach Slack in %.1f s.", wait)
                 if self._stop.wait(wait):
                     break
@@ -160,20 +155,6 @@ class SlackBackend(
 
     def serve_once(self) -> bool:
         return self._wait(self._start()) != FAILED
-
-    def _wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the loop; give up (cancelling it) when the bot stops."""
-        if self._stop.is_set() or not self.runtime.running:
-            coro.close()
-            return None
-        future = asyncio.run_coroutine_threadsafe(coro, self.runtime.loop)
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return None
 
     async def _start(self) -> str:
         if self.client is None:
@@ -302,25 +283,7 @@ class SlackBackend(
         return text
 
     # -- stopping -------------------------------------------------------------------------
-    def shutdown(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self._close(), timeout=10)
-                except Exception:
-                    log.exception("Closing the Slack connection failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self._close())
-        finally:
-            super().shutdown()
-
+    # The shutdown template is NetworkBackendMixin's; this closes what Slack opened.
     async def _close(self) -> None:
         await self._close_outbox()
         if self._socket is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -30,6 +30,7 @@ from errbot.backends.slack.identifiers import SlackPerson, SlackRoom, SlackRoomO
 from errbot.backends.slack.markup import md_to_mrkdwn
 
 if TYPE_CHECKING:
+    from errbot.backends.network import BackOff
     from errbot.backends.slack.client import SlackDirectory
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,7 @@ class SlackOutboxMixin:
     runtime: Any
     client: Any
     directory: SlackDirectory | None
-    reconnect_initial_delay: float
-    reconnect_factor: float
-    reconnect_max_delay: float
-    reconnect_jitter: float
+    reconnection_backoff: Callable[[], BackOff]
     send_queue_limit: int
     bot_userid: str | None
     _outbox: collections.deque[Outgoing]
@@ -111,7 +109,7 @@ class SlackOutboxMixin:
 
     async def _send_loop(self) -> None:
         assert self._wake is not None
-        delay = self.reconnect_initial_delay
+        backoff = self.reconnection_backoff()
         while True:
             if not self._outbox:
                 self._wake.clear()
@@ -125,16 +123,15 @@ class SlackOutboxMixin:
                     "Slack is unreachable (%s); %d messages wait, next try in %.1f s.",
                     exc,
                     len(self._outbox),
-                    delay,
+                    backoff.delay,
                 )
-                await asyncio.sleep(delay + random.random() * self.reconnect_jitter)
-                delay = min(delay * self.reconnect_factor, self.reconnect_max_delay)
+                await asyncio.sleep(backoff.next_delay())
                 continue
             except SlackApiError as exc:
                 log.error("Slack refused the message to %s: %s", to, exc.response.get("error"))
             except Exception:
                 log.exception("Sending a Slack message to %s failed", to)
-            delay = self.reconnect_initial_delay
+            backoff.reset()
             self._outbox.popleft()
 
     async def _close_outbox(self) -> None:

@@ -15,12 +15,9 @@ naming BOT_IDENTITY['token']. See docs/backends/telegram.md.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import io
 import logging
-import threading
 import weakref
-from collections.abc import Coroutine
 from typing import Any
 
 from telegram import ReplyParameters
@@ -36,6 +33,7 @@ from errbot.backends.base import (
     RoomOccupant,
     Stream,
 )
+from errbot.backends.network import NetworkBackendMixin
 from errbot.backends.telegram import identifiers
 from errbot.backends.telegram.client import (
     CONNECTED,
@@ -78,11 +76,12 @@ def _bot_id_of(token: str) -> int:
     return int(head)
 
 
-class TelegramBackend(ErrBot):
+class TelegramBackend(NetworkBackendMixin, ErrBot):
     """A Telegram bot: private chats, groups and supergroups (with forum topics)."""
 
     loop_affine = True
     request_timeout = 30.0
+    close_failure_text = "Closing the Telegram client failed"
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -97,9 +96,6 @@ class TelegramBackend(ErrBot):
         self._html = TelegramHTMLConverter()
         self._rooms: dict[int, TelegramRoom] = {}
         self._people: dict[int, TelegramPerson] = {}
-        self._stop = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self._serving = False  # plugins activated, updates handled
         self.last_failure: str | None = None
         identifiers.live_backend = weakref.ref(self)
@@ -162,40 +158,14 @@ class TelegramBackend(ErrBot):
             "The bot stops."
         )
 
-    def _wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the loop and wait for it, giving up when the bot stops."""
-        if self._stop.is_set() or not self.runtime.running:
-            coro.close()
-            return None
-        future = asyncio.run_coroutine_threadsafe(coro, self.runtime.loop)
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return None
+    # The shutdown template is NetworkBackendMixin's: plugins deactivated first (they may
+    # still send goodbyes), then the outbox drained briefly and the client closed.
+    @property
+    def close_timeout(self) -> float:  # type: ignore[override]
+        return self.client.drain_timeout + 5
 
-    def shutdown(self) -> None:
-        """Plugins deactivated first (they may still send goodbyes), then the outbox drained
-        briefly and the client closed. Safe from any thread, more than once."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self.client.stop(), timeout=self.client.drain_timeout + 5)
-                except Exception:
-                    log.exception("Closing the Telegram client failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self.client.stop())
-        finally:
-            super().shutdown()
+    async def _close(self) -> None:
+        await self.client.stop()
 
     # -- identifiers ----------------------------------------------------------------------------
     def remember_room(self, chat_id: int, title: str | None) -> TelegramRoom:

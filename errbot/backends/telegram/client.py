@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Application, TypeHandler
+
+from errbot.backends.network import BackOff
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class TelegramClient:
         for item in self._early:
             self._outbox.put_nowait(item)
         self._early.clear()
-        delay = self.initial_delay
+        backoff = self._backoff()
         while not self._stopping.is_set():
             try:
                 await self.app.initialize()  # getMe
@@ -159,10 +160,9 @@ class TelegramClient:
                     "Cannot reach the Telegram Bot API at %s (%s): retrying in %.1f s.",
                     self.api_url,
                     exc,
-                    delay,
+                    backoff.delay,
                 )
-                await self._pause(delay + random.random() * self.jitter)
-                delay = min(delay * self.factor, self.max_delay)
+                await self._pause(backoff.next_delay())
         if self._stopping.is_set():
             return STOPPED
         self.me = self.bot.bot
@@ -209,6 +209,9 @@ class TelegramClient:
         if self.ended is not None and not self.ended.done():
             self.ended.set_result(outcome)
 
+    def _backoff(self) -> BackOff:
+        return BackOff(self.initial_delay, self.factor, self.max_delay, self.jitter)
+
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when the bot stops."""
         assert self._stopping is not None
@@ -233,7 +236,7 @@ class TelegramClient:
     # -- receiving ----------------------------------------------------------------------
     async def _poll(self) -> None:
         assert self._stopping is not None
-        delay = self.initial_delay
+        backoff = self._backoff()
         while not self._stopping.is_set():
             try:
                 updates = await self.bot.get_updates(
@@ -260,15 +263,13 @@ class TelegramClient:
                     log.error("Telegram refused getUpdates: %s", exc)
                 else:
                     self._went_offline(exc)
-                await self._pause(delay + random.random() * self.jitter)
-                delay = min(delay * self.factor, self.max_delay)
+                await self._pause(backoff.next_delay())
                 continue
             except Exception:  # updates the library cannot parse: keep polling, loudly
                 log.exception("Cannot read the updates Telegram sent")
-                await self._pause(delay + random.random() * self.jitter)
-                delay = min(delay * self.factor, self.max_delay)
+                await self._pause(backoff.next_delay())
                 continue
-            delay = self.initial_delay
+            backoff.reset()
             self.polls += 1
             self._back_online()
             for update in updates:
@@ -313,7 +314,7 @@ class TelegramClient:
 
     async def _deliver(self, item: Outgoing) -> None:
         assert self._online is not None and self._stopping is not None
-        delay = self.initial_delay
+        backoff = self._backoff()
         while True:
             item.attempts += 1
             try:
@@ -340,12 +341,9 @@ class TelegramClient:
                     return
                 self._went_offline(exc)
                 try:  # retry when polling succeeds again, or after the back-off
-                    await asyncio.wait_for(
-                        self._online.wait(), delay + random.random() * self.jitter
-                    )
+                    await asyncio.wait_for(self._online.wait(), backoff.next_delay())
                 except TimeoutError:
                     pass
-                delay = min(delay * self.factor, self.max_delay)
                 continue
             except TelegramError as exc:  # Forbidden (blocked, kicked), Conflict...
                 self._failed(item, str(exc))

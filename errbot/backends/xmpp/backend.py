@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
-import random
-import threading
 import weakref
-from collections.abc import Coroutine
 from typing import Any
 
 from errbot.backends.base import Identifier, Message, Room, RoomError, RoomOccupant
+from errbot.backends.network import NetworkBackendMixin
 from errbot.backends.xmpp import identifiers
 from errbot.backends.xmpp.client import (
     AUTH_FAILED,
@@ -63,7 +60,7 @@ def _server(value: Any) -> tuple[str | None, int | None]:
     return parts[0], int(parts[1]) if len(parts) > 1 and parts[1] else None
 
 
-class XMPPBackend(ErrBot):
+class XMPPBackend(NetworkBackendMixin, ErrBot):
     """A bot on an XMPP server: direct messages, MUC rooms, presence."""
 
     loop_affine = True
@@ -76,6 +73,7 @@ class XMPPBackend(ErrBot):
     reconnect_max_delay = 300.0
     reconnect_jitter = 1.0
     refusal_retry_delay = 60.0
+    refusal_outcomes = (AUTH_FAILED, NO_MECHANISM, BAD_CERTIFICATE)
     # How long to wait for a session to start, and for any one server request.
     connect_timeout = 30.0
     request_timeout = 15.0
@@ -83,6 +81,9 @@ class XMPPBackend(ErrBot):
     send_queue_limit = 1000
     # Other room nicknames tried (nick_, nick__...) when the wanted one is taken.
     nick_variants = 3
+    close_timeout = 5.0
+    close_failure_text = "Closing the XMPP stream failed"
+    operation_failure_text = "XMPP room operation %s failed: %s"
 
     def __init__(self, config: Any) -> None:
         identity = dict(getattr(config, "BOT_IDENTITY", None) or {})
@@ -121,9 +122,6 @@ class XMPPBackend(ErrBot):
         self._attempt: XMPPConnection | None = None  # the newest connection, even failed
         self._events = EventTranslator(self)
         self._queue: collections.deque[Message] = collections.deque()
-        self._stop = threading.Event()
-        self._closing = False
-        self._plugins_active = False
         self.connections = 0
         self.last_failure: str | None = None
         identifiers.live_backend = weakref.ref(self)
@@ -139,38 +137,16 @@ class XMPPBackend(ErrBot):
 
     # -- serving ------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        self._reconnection_delay = self.reconnect_initial_delay
-        try:
-            while not self._stop.is_set():
-                try:
-                    outcome = self._serve_connection()
-                except Exception:  # a bug must cost a reconnection, not the bot
-                    log.exception("The XMPP connection failed unexpectedly")
-                    outcome = None
-                if self._stop.is_set():
-                    break
-                delay = self._next_delay(outcome)
-                log.info("Reconnecting to the XMPP server in %.1f s.", delay)
-                if self._stop.wait(delay):
-                    break
-        except KeyboardInterrupt:
-            log.info("Interrupted, stopping the bot.")
-        finally:
-            self.shutdown()
+        self._reconnect_forever(
+            self._serve_connection,
+            "The XMPP connection failed unexpectedly",
+            "Reconnecting to the XMPP server in %.1f s.",
+        )
 
     def serve_once(self) -> bool:
         """One connection, served until it ends; True when the bot is stopping."""
         self._serve_connection()
         return self._stop.is_set()
-
-    def _next_delay(self, outcome: str | None) -> float:
-        delay = self._reconnection_delay + random.random() * self.reconnect_jitter
-        self._reconnection_delay = min(
-            self._reconnection_delay * self.reconnect_factor, self.reconnect_max_delay
-        )
-        if outcome in (AUTH_FAILED, NO_MECHANISM, BAD_CERTIFICATE):
-            delay = max(delay, self.refusal_retry_delay)
-        return delay
 
     def _serve_connection(self) -> str | None:
         self.connections += 1
@@ -178,28 +154,9 @@ class XMPPBackend(ErrBot):
         if outcome != CONNECTED:
             return outcome
         self.reset_reconnection_count()
-        if not self._plugins_active:
-            self._plugins_active = True
-            self.connect_callback()  # activates the plugins (once: they outlive reconnections)
-        else:
-            self.callbacks.dispatch("callback_connect")
+        self._activate_plugins()
         self._wait(self._until_disconnected())
         return None
-
-    def _wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the loop and wait for it from this thread, giving up (and
-        cancelling it) when the bot is stopping."""
-        if self._stop.is_set() or not self.runtime.running:
-            coro.close()
-            return None
-        future = asyncio.run_coroutine_threadsafe(coro, self.runtime.loop)
-        while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return None
 
     def _new_connection(self) -> XMPPConnection:
         conn = XMPPConnection(
@@ -280,28 +237,7 @@ class XMPPBackend(ErrBot):
         self.last_failure = outcome
         log.error(text)
 
-    # -- stopping -----------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Stop serving: plugins deactivated (they may still send goodbyes), the stream
-        closed cleanly, then storage and runtime. Safe from any thread, more than once."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop.set()
-        try:
-            if self._plugins_active:
-                self._plugins_active = False
-                self.disconnect_callback()
-            if self.runtime.running and not self.runtime.in_loop():
-                try:
-                    self.runtime.run_sync(self._close(), timeout=5)
-                except Exception:
-                    log.exception("Closing the XMPP stream failed")
-            elif self.runtime.running:
-                self.runtime.spawn(self._close())
-        finally:
-            super().shutdown()
-
+    # -- stopping (the shutdown template is NetworkBackendMixin's) ------------------------
     async def _close(self) -> None:
         if self._queue:
             log.warning("Stopping with %d unsent XMPP messages.", len(self._queue))
@@ -462,21 +398,6 @@ class XMPPBackend(ErrBot):
         self.runtime.call_soon(send)
 
     # -- rooms (called by XMPPRoom, from any thread) -------------------------------------------
-    def room_call(self, room: XMPPRoom, operation: str, *args: Any) -> Any:
-        coro = getattr(self, f"_room_{operation}")(room, *args)
-        if self.runtime.in_loop():
-            # Called from async plugin code: the loop cannot wait for itself.
-            self.runtime.spawn(self._logged(coro, f"{operation} {room}"))
-            return None
-        return self.runtime.run_sync(coro, timeout=2 * self.request_timeout + 5)
-
-    @staticmethod
-    async def _logged(coro: Coroutine[Any, Any, Any], what: str) -> None:
-        try:
-            await coro
-        except Exception as exc:
-            log.error("XMPP room operation %s failed: %s", what, exc)
-
     def _connection(self) -> XMPPConnection:
         if self._conn is None:
             raise RoomError("Not connected to the XMPP server.")
