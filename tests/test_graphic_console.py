@@ -216,6 +216,17 @@ def test_a_message_and_its_answer_reach_the_page(console: RunningConsole) -> Non
     assert console.request("POST", "/api/send", {"text": "  "})[0] == 400
 
 
+def test_ml_explains_the_keys_instead_of_switching_a_mode(console: RunningConsole) -> None:
+    stream = EventStream(console)
+    try:
+        console.api("/api/send", {"text": "!ml"})
+        answer = out_message(stream, "Shift+Enter")
+        assert "Shift+Enter starts a new line and Enter sends" in answer["html"]
+    finally:
+        stream.close()
+    assert console.bot.multiline is False
+
+
 def test_cards_and_files(console: RunningConsole) -> None:
     stream = EventStream(console)
     try:

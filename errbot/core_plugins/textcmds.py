@@ -106,6 +106,9 @@ class TextModeCmds(BotPlugin):
     def ml(self, _: Message, args: str) -> str:
         """Switch multi-line messages on or off (in multi-line mode an empty line sends)."""
         bot: Any = self._bot
+        if self.mode == "graphic":
+            # The page's input box is always multi-line: nothing to switch.
+            return "In the graphic console, Shift+Enter starts a new line and Enter sends."
         bot.multiline = not bot.multiline
         self._save()
         if bot.multiline:
