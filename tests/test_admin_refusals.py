@@ -193,7 +193,7 @@ def test_allowmuc_lets_admins_use_one_command_in_rooms():
         msg = in_room(testbot, ADMIN, text="!plugin config")
         testbot.bot.callback_message(msg)
         reply = testbot.pop_message(timeout=5)
-        assert reply not in {DENY_ADMIN, DENY_ADMIN_MUC}
+        assert reply.startswith("Please tell me which of the following plugins to configure")
         # still admins only
         assert refusal(testbot, in_room(testbot, VISITOR), "plugin_config") == DENY_ADMIN
         # the other admin commands stay out of rooms

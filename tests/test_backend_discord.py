@@ -10,7 +10,6 @@ import itertools
 import logging
 import pickle
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -364,7 +363,6 @@ def test_send_from_another_thread(server: FakeDiscord, bot: DiscordBackend) -> N
     call = server.wait_posted(f"/channels/{RANDOM_ID}/messages", before + 1)[-1]
     assert call.json["content"] == "from a worker thread"
     assert re.fullmatch(r"\d+", call.json["nonce"])
-    assert time.monotonic() - call.at < 10
 
 
 

@@ -156,9 +156,11 @@ def test_long_replies_are_split_without_breaking_code(fake: FakeSlack, running) 
 
     start = len(fake.calls)
     fake.push(fake.message_event("!long"))
-    posts = posts_after(fake, start, 3)
-    time.sleep(0.3)
-    posts = [a for m, a, _ in fake.calls[start:] if m == "chat.postMessage"]
+    def all_sent() -> list[dict] | None:
+        sent = [a for m, a, _ in fake.calls[start:] if m == "chat.postMessage"]
+        return sent if sent and sent[-1]["text"].rstrip().endswith("The end.") else None
+
+    posts = wait_for(all_sent, 10, "the last chunk of the long reply")
     texts = [p["text"] for p in posts]
     assert len(texts) >= 3 and all(len(t) <= 5000 for t in texts)
     assert all(t.count("```") % 2 == 0 for t in texts)  # every chunk's code is closed

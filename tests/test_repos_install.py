@@ -254,7 +254,8 @@ def test_non_admins_are_refused(bot: Any, server: dict[str, Any]) -> None:
                     "!repos update all"):
         assert DENIED in bot.exec_command(command), command
     assert "owner/good" in bot.exec_command("!repos")  # listing is for everyone
-    assert bot.exec_command("!repos search hello")
+    searched = bot.exec_command("!repos search hello")
+    assert DENIED not in searched and "owner/good" in searched
     assert bot.exec_command("!repohello") == "hello from a repo"
     assert not (plugin_dir(bot) / "err-tarred").exists()
 

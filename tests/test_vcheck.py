@@ -233,9 +233,13 @@ def test_own_key_wins_over_errbots(netbot, server):
 @pytest.mark.parametrize(
     "document", [{"python3": VERSION}, {"python3": "6.2.1"}, {"errbot": "7.0"}]
 )
-def test_same_or_older_versions_are_not_announced(netbot, server, document):
+def test_same_or_older_versions_are_not_announced(netbot, server, document, caplog):
     server.publish(document)
-    assert checker(netbot).check_version() is None
+    with caplog.at_level(logging.DEBUG):
+        assert checker(netbot).check_version() is None
+    # Read and compared, not merely unreadable.
+    assert "is up to date (published:" in caplog.text
+    assert "Could not check" not in caplog.text
     assert drain(netbot) == []
 
 
