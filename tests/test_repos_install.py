@@ -4,6 +4,7 @@ archives served on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,3 +288,30 @@ def test_pip_installed_plugins_are_listed(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_listing_without_repositories(bot: Any) -> None:
     assert bot.exec_command("!repos") == "No plugin repository is installed."
+
+
+def _with_credentials(url: str, userinfo: str) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{userinfo}@{rest}"
+
+
+def test_credentials_in_urls_stay_out_of_chat_and_logs(
+    bot: Any, server: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # A private repository is often given as https://user:TOKEN@host/... or https://TOKEN@host/...
+    failing = _with_credentials(server["missing"], "deploy:s3cr3t-pass")
+    seen = finished_with(bot, failing, "Error installing the repo")
+    working = _with_credentials(server["good"], "ghp_s3cr3tTOKEN")
+    seen += finished_with(bot, working, "Plugins reloaded.")
+    assert bot.exec_command("!repohello") == "hello from a repo"
+    text = "\n".join(seen)
+    assert "deploy:***@" in text and "***@" in text
+    log_text = caplog.text
+    assert "installed from http://***@" in log_text  # the log does name the source
+    for secret in ("s3cr3t-pass", "ghp_s3cr3tTOKEN"):
+        assert secret not in text
+        assert secret not in log_text
+        assert secret not in bot.exec_command("!history")
+    # The stored URL keeps the token: updates need it.
+    assert working in bot.bot.repo_manager.get_installed_plugin_repos().values()

@@ -93,10 +93,11 @@ def test_a_deactivated_plugin_is_not_restarted(bot: Any, server: LocalServer,
 
 
 def test_update_failures(bot: Any, server: LocalServer) -> None:
-    archive = server.add_file("arch.tar.gz", tarball(V1))
+    # Underscores in the path would be Markdown emphasis: the reply must show the path as is.
+    archive = server.add_file("err-_arch_-plugin.tar.gz", tarball(V1))
     install(bot, archive)
-    seen = update(bot, "arch owner/none")
-    assert seen[1].startswith(f"Update of {plugin_dir(bot) / 'arch'} failed...")
+    seen = update(bot, "err-_arch_-plugin owner/none")
+    assert seen[1].startswith(f"Update of {plugin_dir(bot) / 'err-_arch_-plugin'} failed...")
     assert "installed from an archive" in seen[1]
     assert seen[2].startswith(f"Update of {plugin_dir(bot) / 'owner' / 'none'} failed...")
     assert "owner/none is not an installed repository." in seen[2]

@@ -77,6 +77,7 @@ class NetworkBackendMixin:
         super().__init__(config)  # type: ignore[call-arg]
         self._stop = threading.Event()
         self._closing = False
+        self._closing_lock = threading.Lock()
         self._plugins_active = False
         self._backoff = self.reconnection_backoff()
 
@@ -190,9 +191,10 @@ class NetworkBackendMixin:
     def shutdown(self) -> None:
         """Stop serving: plugins deactivated (they may still send goodbyes), `_close()` run
         on the loop, then storage and runtime. Safe from any thread, more than once."""
-        if self._closing:
-            return
-        self._closing = True
+        with self._closing_lock:  # the serving thread and a signal handler may both get here
+            if self._closing:
+                return
+            self._closing = True
         self._stop.set()
         try:
             if self._plugins_active:

@@ -15,8 +15,10 @@ from errbot import botcmd
 from errbot.backends.base import Message
 from errbot.plugin_info import PluginDescriptorError, PluginInfo, find_descriptors
 from errbot.plugin_manager import PluginActivationException
+from errbot.rendering import md_escape
 from errbot.repos import RepoException
 from errbot.repos.pip_plugins import pip_plugins
+from errbot.urls import mask_credentials
 
 SHORT_SHA = 7
 
@@ -110,7 +112,7 @@ class RepoCommands:
         return {"repos": rows, "warning": warning, "query": query}
 
     # -- install -------------------------------------------------------------------------------
-    @botcmd(admin_only=True)
+    @botcmd(admin_only=True, historize=False)
     def repos_install(self, _: Message, args: str) -> Iterator[str]:
         """Install a plugin repository: an index name, a git URL or a .tar.gz URL.
 
@@ -124,12 +126,12 @@ class RepoCommands:
                 'repository that I should clone for you."'
             )
             return
-        yield f"Installing {source}..."
+        yield f"Installing {mask_credentials(source)}..."
         repo_manager = self._repo_manager
         try:
             path = repo_manager.install_repo(source)
         except Exception as exc:  # RepoException, or a disk error: the staging is gone either way
-            yield f"Error installing the repo: {exc}"
+            yield f"Error installing the repo: {mask_credentials(str(exc))}"
             return
         if repo_manager.last_install_note:
             yield repo_manager.last_install_note
@@ -144,10 +146,11 @@ class RepoCommands:
         if errors:
             yield f"Some plugins are generating errors:\n{errors}."
             self._remove_repo(path)
-            yield f"Removing {path} as it did not load correctly."
+            yield f"Removing {md_escape(str(path))} as it did not load correctly."
             return
+        shown = mask_credentials(source)
         yield (
-            f"A new plugin repository has been installed correctly from {source}. "
+            f"A new plugin repository has been installed correctly from {shown}. "
             "Refreshing the plugins commands..."
         )
         yield from self._activate_repo(path, before=set())
@@ -217,9 +220,9 @@ class RepoCommands:
         yield "Start updating ... "
         for path, succeeded, feedback in self._repo_manager.update_repos(names):
             if not succeeded:
-                yield f"Update of {path} failed...\n\n{feedback}"
+                yield f"Update of {md_escape(str(path))} failed...\n\n{feedback}"
                 continue
-            yield f"Update of {path} succeeded...\n\n{feedback}\n\n"
+            yield f"Update of {md_escape(str(path))} succeeded...\n\n{feedback}\n\n"
             yield from self._reload_repo(path)
         yield "Done."
 

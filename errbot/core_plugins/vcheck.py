@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import urllib.error
-import urllib.request
 from typing import Any
 
 from errbot import BotPlugin
@@ -120,6 +118,8 @@ class VersionChecker(BotPlugin):
 
     def fetch_document(self, url: str) -> Any:
         """The JSON document at ``url``; raises on network, HTTP and JSON errors."""
+        import urllib.request  # only when checking: inactive in text/test mode
+
         request = urllib.request.Request(url, headers={"User-Agent": "Errbot"})
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
             return json.loads(response.read().decode("utf-8"))
@@ -132,8 +132,8 @@ class VersionChecker(BotPlugin):
             return None
         try:
             document = self.fetch_document(url)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            # URLError and timeouts are OSErrors; bad JSON or bad UTF-8 are ValueErrors.
+        except (OSError, ValueError) as exc:
+            # URLError (HTTP errors too) and timeouts are OSErrors; bad JSON or UTF-8 ValueErrors.
             self.log.info("Could not check for a new version at %s: %s", url, exc)
             return None
         published = published_version(document)

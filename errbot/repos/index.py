@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +49,8 @@ def sources_of(setting: Any) -> list[str]:
 
 def _read(source: str) -> bytes:
     if "://" in source:
+        import urllib.request  # only when fetching: start-up does not pay for ssl/http
+
         request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
             return response.read()

@@ -35,6 +35,7 @@ from errbot.repos.names import (
     tarball_name,
 )
 from errbot.storage import StoreMixin
+from errbot.urls import mask_credentials
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class RepoManager(StoreMixin):
             try:
                 name = tarball_name(url) if is_tarball(url) else human_name_for_git_url(url)
             except RepoException:
-                log.warning("Ignoring the stored repository %r: no usable name.", url)
+                log.warning(
+                    "Ignoring the stored repository %r: no usable name.", mask_credentials(url)
+                )
                 continue
             repos[name] = str(url)
         return repos
@@ -168,8 +171,9 @@ class RepoManager(StoreMixin):
         except Exception as exc:
             if not self.restoring:
                 raise
-            log.error("Could not reinstall %s: %s", repo, exc)
-            return f"Could not reinstall {repo}: {exc}"
+            message = mask_credentials(f"Could not reinstall {repo}: {exc}")
+            log.error("%s", message)
+            return message
 
     def _resolve(self, source: str) -> tuple[str, str]:
         """(name, url) of what ``source`` designates."""
@@ -230,7 +234,10 @@ class RepoManager(StoreMixin):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self._record(name, url, sha)
-        log.info("Repository %s installed from %s at %s.", name, url, sha or "(archive)")
+        log.info(
+            "Repository %s installed from %s at %s.",
+            name, mask_credentials(url), sha or "(archive)",
+        )
         return str(target)
 
     def _fetch(self, name: str, url: str, work: Path, staging: Path) -> str | None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import tarfile
 import tempfile
-import urllib.request
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from errbot.repos.errors import RepoException
 from errbot.repos.index import TIMEOUT, USER_AGENT
+
+if TYPE_CHECKING:
+    import tarfile
 
 
 def download(url: str, directory: Path) -> Path:
@@ -23,6 +25,8 @@ def download(url: str, directory: Path) -> Path:
     target = directory / "archive.tar.gz"
     try:
         if "://" in url:
+            import urllib.request  # only when installing: start-up does not pay for ssl/http
+
             request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
                 with open(target, "wb") as handle:
@@ -53,6 +57,8 @@ def extract(archive: Path, target: Path, label: str) -> None:
     An archive holding a single top-level folder (GitHub's "repo-main/") is unwrapped, so the
     plugin files sit directly in ``target``.
     """
+    import tarfile
+
     try:
         with tarfile.open(archive, "r:gz") as tar:
             members = tar.getmembers()

@@ -36,11 +36,11 @@ from __future__ import annotations
 import re
 import threading
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from errbot.storage import StoreException
 from errbot.storage._codec import Codec, codec_from_config
 from errbot.storage.base import StorageBase, StoragePluginBase
+from errbot.urls import masked_url
 
 __all__ = ["RedisStorage", "RedisStoragePlugin", "masked_url"]
 
@@ -54,21 +54,6 @@ _SSL_OPTIONS = (
     "ssl_check_hostname",
     "ssl_ca_data",
 )
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return re.sub(r":[^:@/]*@", ":***@", url)
 
 
 class RedisStorage(StorageBase):

@@ -1,13 +1,14 @@
 """``/metrics``: the bot's Prometheus registry, in front of the webhook application.
 
 An ASGI wrapper rather than a webhook route: the endpoint exists only on the served port (not
-in ``!webstatus`` nor ``!webhook test``), answers on the event loop even when every worker is
-busy (when metrics matter most), and needs no Flask request context. Every other path goes to
-the webhook application unchanged. See docs/metrics.md.
+in ``!webstatus`` nor ``!webhook test``), answers even when every worker is busy (when metrics
+matter most: the text is built in asyncio's own thread, not the bot's pool), and needs no Flask
+request context. Every other path goes to the webhook application unchanged. See docs/metrics.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -40,7 +41,9 @@ class MetricsEndpoint:
         if scope["type"] != "http" or scope["path"].rstrip("/") != METRICS_PATH:
             await self.app(scope, receive, send)
             return
-        status, headers, body = self.respond(scope)
+        # asyncio's own thread, not the bot's worker pool (it still answers when every worker
+        # is busy), and not the loop: a plugin's collector on this registry may be slow.
+        status, headers, body = await asyncio.to_thread(self.respond, scope)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -54,7 +57,6 @@ class MetricsEndpoint:
             return 401, [challenge, *_text()], b"Unauthorized\n"
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        # Generated inline on the event loop: the bot's own collector only copies counters.
         body = generate_latest(self.registry)
         headers = [
             (b"content-type", CONTENT_TYPE_LATEST.encode("latin-1")),
