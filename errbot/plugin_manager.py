@@ -71,6 +71,13 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def located_under(location: Path | str | None, root: Path | str) -> bool:
+    """Whether ``location`` is inside the folder ``root`` (symlinks resolved)."""
+    if location is None:
+        return False
+    return Path(root).resolve() in Path(location).resolve().parents
+
+
 class BotPluginManager(StoreMixin):
     """All plugins of one bot, loaded or not, active or not."""
 
@@ -228,14 +235,17 @@ class BotPluginManager(StoreMixin):
 
     def deactivate_flows(self) -> None:
         for name, botflow in reversed(list(self.flows.items())):
-            if not botflow.is_activated:
-                continue
-            try:
-                botflow.deactivate()
-            except Exception:
-                log.exception("Error while deactivating the flow %s", name)
-                self.bot.remove_flows_from(botflow)
-            botflow.is_activated = False
+            self._deactivate_flow(name, botflow)
+
+    def _deactivate_flow(self, name: str, botflow: Any) -> None:
+        if not botflow.is_activated:
+            return
+        try:
+            botflow.deactivate()
+        except Exception:
+            log.exception("Error while deactivating the flow %s", name)
+            self.bot.remove_flows_from(botflow)
+        botflow.is_activated = False
 
     @staticmethod
     def _add_import_path(folder: str) -> None:
@@ -283,7 +293,7 @@ class BotPluginManager(StoreMixin):
         return [
             self.plugins[name]
             for name, info in self.plugin_infos.items()
-            if info.location is not None and root in info.location.resolve().parents
+            if located_under(info.location, root)
         ]
 
     def remove_plugins_from_path(self, path: str) -> list[str]:
@@ -292,8 +302,8 @@ class BotPluginManager(StoreMixin):
         stored data are kept: a reinstalled plugin finds them again."""
         root = Path(path).resolve()
 
-        def under(location: Path | None) -> bool:
-            return location is not None and root in location.resolve().parents
+        def under(location: Path | str | None) -> bool:
+            return located_under(location, root)
 
         with self._lock:
             names = [n for n, info in self.plugin_infos.items() if under(info.location)]
@@ -304,14 +314,8 @@ class BotPluginManager(StoreMixin):
                 self._modules.pop(info.module_path, None)
                 sys.modules.pop(f"errbot.plugins.{info.module}", None)
             for name in [n for n, info in self.flow_infos.items() if under(info.location)]:
-                botflow = self.flows.pop(name)
+                self._deactivate_flow(name, self.flows.pop(name))
                 self.flow_infos.pop(name)
-                if botflow.is_activated:
-                    try:
-                        botflow.deactivate()
-                    except Exception:
-                        log.exception("Error while deactivating the flow %s", name)
-                        self.bot.remove_flows_from(botflow)
             # Import paths and discovery roots inside the folder go too: it is being deleted.
             def inside(entry: str) -> bool:
                 return bool(entry) and (Path(entry).resolve() == root or under(Path(entry)))

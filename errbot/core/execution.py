@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_REPLY = "Computer says nooo. See logs for details:\n"
-_FROM_META: Any = object()  # Invocation's template not given: read it from the command
 
 
 class Invocation:
@@ -43,21 +42,14 @@ class Invocation:
         args: Any,
         private: bool,
         threaded: bool,
-        meta: Mapping[str, Any] | None = None,
-        template: Any = _FROM_META,
+        template: str | None = None,
     ) -> None:
         self.bot = bot
         self.msg = msg
         self.cmd = cmd
         self.method = method
         self.args = args
-        if template is _FROM_META:
-            template = (
-                meta.get("_err_command_template")
-                if meta is not None
-                else getattr(method, "_err_command_template", None)
-            )
-        self.template: str | None = template
+        self.template = template
         self.private = private
         self.threaded = threaded
         # The latency metric starts here, at the hand-over: time spent waiting for a free

@@ -96,11 +96,8 @@ class Metrics:
         self._registry: CollectorRegistry | None = None
 
     # -- the hot path ---------------------------------------------------------------
-    def command_dispatched(self, plugin: Any, cmd: str) -> None:
-        self.count_dispatched(getattr(plugin, "name", "?"))
-
     def count_dispatched(self, plugin_name: str) -> None:
-        """`command_dispatched` for a caller that already knows the plugin's name."""
+        """A command of ``plugin_name`` was handed over to run."""
         self.commands += 1
         self.per_plugin[plugin_name] += 1
 

@@ -37,15 +37,6 @@ class PrefixParser:
     def separators(self) -> tuple[str, ...]:
         return tuple(getattr(self._config, "BOT_ALT_PREFIX_SEPARATORS", ()) or ())
 
-    @property
-    def optional_in_private(self) -> bool:
-        return bool(getattr(self._config, "BOT_PREFIX_OPTIONAL_ON_CHAT", False))
-
-    @property
-    def alt_prefixes(self) -> tuple[str, ...]:
-        """Longest first, so "errbot2" wins over "errbot"; recomputed when the setting changes."""
-        return self._alt_prefixes(getattr(self._config, "BOT_ALT_PREFIXES", ()))
-
     def _alt_prefixes(self, configured: Any) -> tuple[str, ...]:
         if not configured:
             return ()

@@ -14,7 +14,7 @@ from typing import Any
 from errbot import botcmd
 from errbot.backends.base import Message
 from errbot.plugin_info import PluginDescriptorError, PluginInfo, find_descriptors
-from errbot.plugin_manager import PluginActivationException
+from errbot.plugin_manager import PluginActivationException, located_under
 from errbot.rendering import md_escape
 from errbot.repos import RepoException
 from errbot.repos.pip_plugins import pip_plugins
@@ -26,10 +26,6 @@ SHORT_SHA = 7
 def _cell(text: str) -> str:
     """Text for one Markdown table cell: a "|" or a line break would end it."""
     return " ".join(text.split()).replace("|", "\\|")
-
-
-def _under(path: str, root: str) -> bool:
-    return Path(root).resolve() in Path(path).resolve().parents
 
 
 def _holds_plugins(path: str) -> bool:
@@ -47,7 +43,7 @@ def _shadowed(manager: Any, path: str) -> list[str]:
         except PluginDescriptorError:
             continue  # already reported by the manager as a load error
         known = manager.plugin_infos.get(info.name)
-        if known is not None and known.location is not None and not _under(
+        if known is not None and known.location is not None and not located_under(
                 str(known.location), path):
             errors.append(f"{descriptor}: a plugin named {info.name} is already loaded from "
                           f"{known.location}")
@@ -69,9 +65,10 @@ class RepoCommands:
         """List the installed plugin repositories and the commit each one runs."""
         repo_manager = self._repo_manager
         commits = repo_manager.get_pinned_commits()
+        stored = repo_manager.stored_index() or {}  # one storage read, not one per repo
         rows = []
         for name in sorted(repo_manager.get_installed_plugin_repos()):
-            from_index = repo_manager.get_repo_from_index(name)
+            from_index = repo_manager.get_repo_from_index(name, stored)
             if from_index:
                 description = ", ".join(f"{e.name}: {e.documentation}" for e in from_index)
             else:
@@ -162,7 +159,9 @@ class RepoCommands:
         errors = manager.update_plugin_places([path])
         # Plugins elsewhere that already failed at start-up are retried and fail again: they
         # say nothing about this repository.
-        found = [f"{where}: {error}" for where, error in errors.items() if _under(where, path)]
+        found = [
+            f"{where}: {error}" for where, error in errors.items() if located_under(where, path)
+        ]
         found += _shadowed(manager, path)
         return "\n".join(found)
 

@@ -124,7 +124,14 @@ def entries(index: Mapping[str, Any] | None) -> Iterator[tuple[IndexEntry, Mappi
 
 def find(index: Mapping[str, Any] | None, entry_name: str) -> list[IndexEntry] | None:
     """The plugins listed under ``entry_name``, or None when the index does not list it."""
-    found = [entry for entry, _ in entries(index) if entry.entry_name == entry_name]
+    if entry_name == LAST_UPDATE:
+        return None
+    plugins = (index or {}).get(entry_name)
+    if not isinstance(plugins, Mapping):
+        return None
+    found = [
+        _entry(entry_name, plugin) for plugin in plugins.values() if isinstance(plugin, Mapping)
+    ]
     return found or None
 
 

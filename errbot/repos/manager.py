@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +149,16 @@ class RepoManager(StoreMixin):
             return str(exc)
         return None
 
-    def get_repo_from_index(self, name: str) -> list[index.IndexEntry] | None:
-        """The plugins the stored index lists under ``name``, or None."""
-        return index.find(self.get(REPO_INDEX), name)
+    def get_repo_from_index(
+        self, name: str, stored: Mapping[str, Any] | None = None
+    ) -> list[index.IndexEntry] | None:
+        """The plugins the stored index (or ``stored``, read once by the caller) lists under
+        ``name``, or None."""
+        return index.find(self.get(REPO_INDEX) if stored is None else stored, name)
+
+    def stored_index(self) -> Mapping[str, Any] | None:
+        """The plugin index as last fetched (not refreshed here)."""
+        return self.get(REPO_INDEX)
 
     def search_repos(self, query: str, refresh: bool = True) -> list[index.IndexEntry]:
         if refresh:
